@@ -1,0 +1,204 @@
+#include "cli/common.hpp"
+
+#include <charconv>
+#include <iostream>
+
+#include "io/errors.hpp"
+#include "io/loaders.hpp"
+#include "io/units.hpp"
+
+namespace moesim::cli {
+namespace {
+
+std::int64_t parse_int_flag(const po::variables_map& vm, const std::string& flag) {
+  const std::string text = vm[flag].as<std::string>();
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw io::InputError("--" + flag, "value", "'" + text + "' is not an integer");
+  if (v < 1) throw io::InputError("--" + flag, "value", "must be at least 1, got " + text);
+  return v;
+}
+
+bool has(const po::variables_map& vm, const char* flag) { return vm.count(flag) > 0; }
+
+}  // namespace
+
+po::options_description model_cluster_options() {
+  po::options_description o("Model and cluster");
+  o.add_options()
+      ("model", po::value<std::string>(), "model preset name (moesim presets list) or JSON file")
+      ("cluster", po::value<std::string>(), "cluster preset name or JSON file")
+      ("devices", po::value<std::string>(), "override the number of accelerators")
+      ("set", po::value<std::vector<std::string>>()->composing(),
+       "override a model field, repeatable: --set moe.experts=64")
+      ("experts", po::value<std::string>(), "shorthand for --set moe.experts=N")
+      ("top-k", po::value<std::string>(), "shorthand for --set moe.top_k=K")
+      ("expert-ff", po::value<std::string>(), "shorthand for --set moe.d_ff_expert=F")
+      ("moe-every", po::value<std::string>(), "shorthand for --set moe.every=K");
+  return o;
+}
+
+po::options_description layout_options() {
+  po::options_description o("Parallel layout (none given: moesim picks one)");
+  o.add_options()
+      ("dp", po::value<std::string>(), "data-parallel size (default devices/(tp*pp))")
+      ("tp", po::value<std::string>(), "tensor-parallel size")
+      ("pp", po::value<std::string>(), "pipeline-parallel size")
+      ("ep", po::value<std::string>(), "expert-parallel size, divides dp")
+      ("sequence-parallel", po::value<std::string>(), "true|false (default true when tp > 1)")
+      ("zero", po::value<std::string>(), "ZeRO stage 0|1|2|3 (default 1)")
+      ("recompute", po::value<std::string>(), "none|selective|full (default selective)")
+      ("micro-batch", po::value<std::string>(), "sequences per micro-batch (default 1)")
+      ("global-batch", po::value<std::string>(), "sequences per step (default ~4M tokens)")
+      ("pp-schedule", po::value<std::string>(), "1f1b|interleaved:V (default 1f1b)")
+      ("dtype", po::value<std::string>(), "matrix precision bf16|fp8 (default bf16)");
+  return o;
+}
+
+po::options_description run_options() {
+  po::options_description o("Run");
+  o.add_options()
+      ("tokens", po::value<std::string>(), "training tokens (1e12, 300B, 14.8T)")
+      ("price", po::value<std::string>(), "USD per device-hour (default: the accelerator's)")
+      ("format", po::value<std::string>()->default_value("table"), "table|json|csv");
+  return o;
+}
+
+Format read_format(const po::variables_map& vm) {
+  const std::string f = vm["format"].as<std::string>();
+  if (f == "table") return Format::table;
+  if (f == "json") return Format::json;
+  if (f == "csv") return Format::csv;
+  throw io::InputError("--format", "value",
+                       "'" + f + "' is not one of table, json, csv" +
+                           [&] {
+                             auto s = io::did_you_mean(f, {"table", "json", "csv"});
+                             return s.empty() ? std::string() : "; did you mean '" + s + "'?";
+                           }());
+}
+
+sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
+  sim::EstimateInput in;
+  if (!has(vm, "model")) throw io::InputError("--model", "value", "is required");
+  if (!has(vm, "cluster")) throw io::InputError("--cluster", "value", "is required");
+
+  std::vector<std::string> sets;
+  if (has(vm, "set")) sets = vm["set"].as<std::vector<std::string>>();
+  const std::pair<const char*, const char*> shorthands[] = {{"experts", "moe.experts"},
+                                                            {"top-k", "moe.top_k"},
+                                                            {"expert-ff", "moe.d_ff_expert"},
+                                                            {"moe-every", "moe.every"}};
+  for (auto [flag, path] : shorthands)
+    if (has(vm, flag)) sets.push_back(std::string(path) + "=" + vm[flag].as<std::string>());
+  in.model = io::load_model(vm["model"].as<std::string>(), sets);
+
+  std::optional<int> devices;
+  if (has(vm, "devices")) {
+    const std::int64_t n = parse_int_flag(vm, "devices");
+    if (n > (1 << 24)) throw io::InputError("--devices", "value", "must be at most 16777216");
+    devices = static_cast<int>(n);
+  }
+  in.cluster = io::load_cluster(vm["cluster"].as<std::string>(), devices);
+
+  const char* layout_flags[] = {"dp",  "tp",        "pp",          "ep",           "sequence-parallel",
+                                "zero", "recompute", "micro-batch", "global-batch", "pp-schedule",
+                                "dtype"};
+  bool any_layout = false;
+  for (const char* f : layout_flags) any_layout = any_layout || has(vm, f);
+  if (any_layout) {
+    sim::Layout l;
+    l.zero = 1;
+    if (has(vm, "tp")) l.tp = parse_int_flag(vm, "tp");
+    if (has(vm, "pp")) l.pp = parse_int_flag(vm, "pp");
+    if (has(vm, "dp")) {
+      l.dp = parse_int_flag(vm, "dp");
+    } else {
+      l.dp = std::max<std::int64_t>(1, in.cluster.devices / (l.tp * l.pp));
+    }
+    if (has(vm, "ep")) l.ep = parse_int_flag(vm, "ep");
+    if (has(vm, "micro-batch")) l.micro_batch = parse_int_flag(vm, "micro-batch");
+    if (has(vm, "global-batch")) l.global_batch = parse_int_flag(vm, "global-batch");
+    if (has(vm, "zero")) {
+      const std::string z = vm["zero"].as<std::string>();
+      if (z.size() != 1 || z[0] < '0' || z[0] > '3')
+        throw io::InputError("--zero", "value", "'" + z + "' is not one of 0, 1, 2, 3");
+      l.zero = z[0] - '0';
+    }
+    if (has(vm, "sequence-parallel")) {
+      const std::string s = vm["sequence-parallel"].as<std::string>();
+      if (s != "true" && s != "false")
+        throw io::InputError("--sequence-parallel", "value", "'" + s + "' is not true or false");
+      l.sequence_parallel = (s == "true");
+    }
+    if (has(vm, "recompute")) {
+      const std::string s = vm["recompute"].as<std::string>();
+      if (s == "none") l.recompute = sim::Recompute::none;
+      else if (s == "selective") l.recompute = sim::Recompute::selective;
+      else if (s == "full") l.recompute = sim::Recompute::full;
+      else
+        throw io::InputError("--recompute", "value",
+                             "'" + s + "' is not one of none, selective, full");
+    }
+    if (has(vm, "pp-schedule")) {
+      const std::string s = vm["pp-schedule"].as<std::string>();
+      const std::string prefix = "interleaved:";
+      if (s == "1f1b") {
+        l.schedule.virtual_stages = 1;
+      } else if (s.rfind(prefix, 0) == 0) {
+        const std::string v = s.substr(prefix.size());
+        int n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || end != v.data() + v.size() || n < 2)
+          throw io::InputError("--pp-schedule", "value",
+                               "'" + s + "': V in interleaved:V must be an integer >= 2");
+        l.schedule.virtual_stages = n;
+      } else {
+        throw io::InputError("--pp-schedule", "value", "'" + s + "' is not 1f1b or interleaved:V");
+      }
+    }
+    if (has(vm, "dtype")) {
+      const std::string s = vm["dtype"].as<std::string>();
+      if (s == "bf16") l.dtype = sim::MatrixDtype::bf16;
+      else if (s == "fp8") l.dtype = sim::MatrixDtype::fp8;
+      else throw io::InputError("--dtype", "value", "'" + s + "' is not bf16 or fp8");
+    }
+    const FieldErrors errors = sim::validate(l, in.model, in.cluster.devices);
+    if (!errors.empty()) io::throw_first("command line", errors);
+    in.layout = l;
+  }
+  if (has(vm, "tokens")) {
+    in.tokens = io::parse_count(vm["tokens"].as<std::string>(), "--tokens");
+    if (!(*in.tokens > 0)) throw io::InputError("--tokens", "value", "must be positive");
+  }
+  if (has(vm, "price")) {
+    const std::string s = vm["price"].as<std::string>();
+    double p = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), p);
+    if (ec != std::errc() || end != s.data() + s.size() || !(p >= 0) || p > 1e6)
+      throw io::InputError("--price", "value", "'" + s + "' is not a price in USD per device-hour");
+    in.price_per_device_hour_usd = p;
+  }
+  return in;
+}
+
+std::optional<po::variables_map> parse_verb_args(const std::vector<std::string>& args,
+                                                 const po::options_description& options,
+                                                 const std::string& usage,
+                                                 const po::positional_options_description* positional) {
+  po::options_description all;
+  all.add(options);
+  all.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  auto parser = po::command_line_parser(args).options(all);
+  if (positional) parser.positional(*positional);
+  po::store(parser.run(), vm);
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << all << '\n';
+    return std::nullopt;
+  }
+  po::notify(vm);
+  return vm;
+}
+
+}  // namespace moesim::cli

@@ -1,0 +1,35 @@
+#pragma once
+// Flags shared by the verbs (CLI.md "Common flags") and their translation to sim inputs.
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/estimate.hpp"
+
+namespace moesim::cli {
+
+namespace po = boost::program_options;
+
+enum class Format { table, json, csv };
+
+// --model, --cluster, --devices, --set and the MoE shorthands.
+po::options_description model_cluster_options();
+// --dp --tp --pp --ep --zero --recompute --micro-batch --global-batch --pp-schedule --dtype
+// --sequence-parallel.
+po::options_description layout_options();
+// --tokens --price --format
+po::options_description run_options();
+
+// Reads the flags above into an EstimateInput; throws io::InputError naming the flag.
+sim::EstimateInput read_estimate_input(const po::variables_map& vm);
+Format read_format(const po::variables_map& vm);
+
+// Parses argv after the verb; --help prints `usage` and the options and returns nullopt.
+std::optional<po::variables_map> parse_verb_args(const std::vector<std::string>& args,
+                                                 const po::options_description& options,
+                                                 const std::string& usage,
+                                                 const po::positional_options_description* positional = nullptr);
+
+}  // namespace moesim::cli

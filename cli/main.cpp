@@ -1,0 +1,60 @@
+// moesim: the command-line front end. Thin: it parses flags, calls sim/ and renders io/
+// reports. Exit codes (CLI.md): 0 success, 2 invalid input (one line naming the flag or
+// file, the field and the rule), 1 anything else.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+#include "cli/verbs.hpp"
+#include "io/errors.hpp"
+
+namespace {
+
+const char* kUsage =
+    "usage: moesim VERB [flags]   (moesim VERB --help for the flags of a verb)\n\n"
+    "verbs:\n"
+    "  estimate    analytic prediction for one model, cluster and layout\n"
+    "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
+    "  help        this text\n\n"
+    "planned (not in this version): simulate, optimize, loss, fit, plan, sweep, plot,\n"
+    "collective, calibrate, validate\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace moesim;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kUsage;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string verb = args[0];
+  args.erase(args.begin());
+  try {
+    if (verb == "estimate") return cli::run_estimate(args);
+    if (verb == "presets") return cli::run_presets(args);
+    for (const char* planned : {"simulate", "optimize", "loss", "fit", "plan", "sweep", "plot",
+                                "collective", "calibrate", "validate"}) {
+      if (verb == planned) {
+        std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
+        return 1;
+      }
+    }
+    std::string hint = io::did_you_mean(verb, {"estimate", "presets", "simulate", "optimize",
+                                              "loss", "fit", "plan", "sweep", "plot",
+                                              "collective", "calibrate", "validate", "help"});
+    std::cerr << "error: command line: verb: unknown verb '" << verb << "'"
+              << (hint.empty() ? "" : "; did you mean '" + hint + "'?") << '\n';
+    return 2;
+  } catch (const io::InputError& e) {
+    std::cerr << "error: " << e.what() << '\n';
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "error: command line: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << '\n';
+    return 1;
+  }
+}

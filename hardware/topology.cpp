@@ -1,0 +1,479 @@
+#include "hardware/topology.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <queue>
+#include <stdexcept>
+
+#include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <boost/graph/push_relabel_max_flow.hpp>
+#include <boost/property_map/transform_value_property_map.hpp>
+
+namespace moesim::hw {
+namespace {
+
+// Dijkstra weights: latency plus a nanosecond per hop, so that equal latencies prefer
+// fewer links (a modelling tie-break, far below any real latency).
+constexpr double kHopTieBreak_s = 1e-9;
+// Two path lengths closer than this are equal (ECMP candidates).
+constexpr double kEqualCost_s = 1e-12;
+
+std::uint64_t mix(std::uint64_t x) noexcept {
+  // splitmix64 finalizer (Steele, Lea and Flood 2014): a cheap, well-spread hash.
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+bool is_torus(ScaleUpKind k) { return k == ScaleUpKind::torus2d || k == ScaleUpKind::torus3d; }
+
+}  // namespace
+
+Topology::Topology(const ClusterSpec& spec) : spec_(spec) {
+  if (spec_.devices < 1) throw std::invalid_argument("Topology: a cluster needs devices");
+  if (torus()) {
+    const auto& d = spec_.scale_up.torus_dims;
+    domain_size_ = std::max(1, d[0] * d[1] * d[2]);
+  } else {
+    domain_size_ = std::max(1, spec_.scale_up.devices_per_domain);
+  }
+  domains_ = (spec_.devices + domain_size_ - 1) / domain_size_;
+  locations_.resize(spec_.devices);
+  const std::size_t expected_links = static_cast<std::size_t>(spec_.devices) * 8;
+  links_.reserve(expected_links);
+  ends_.reserve(expected_links);
+  for (int d = 0; d < spec_.devices; ++d) add_vertex(NodeKind::device, 0);
+  for (int d = 0; d < spec_.devices; ++d) {
+    locations_[d].domain = d / domain_size_;
+    locations_[d].local = d % domain_size_;
+  }
+  build_scale_up();
+  build_network();
+  domain_of_.resize(spec_.devices);
+  leaf_group_of_.resize(spec_.devices);
+  for (int d = 0; d < spec_.devices; ++d) {
+    domain_of_[d] = locations_[d].domain;
+    leaf_group_of_[d] = locations_[d].leaf_group;
+  }
+}
+
+bool Topology::torus() const noexcept { return is_torus(spec_.scale_up.kind); }
+
+int Topology::add_vertex(NodeKind kind, int tier) {
+  return static_cast<int>(boost::add_vertex(NodeInfo{kind, tier}, graph_));
+}
+
+int Topology::add_link(int a, int b, double bandwidth_Bps, double latency_s, double efficiency,
+                       LinkKind kind) {
+  const int id = static_cast<int>(links_.size());
+  for (int dir = 0; dir < 2; ++dir) {
+    LinkInfo info{bandwidth_Bps, latency_s, efficiency, kind, id + dir};
+    const int from = dir == 0 ? a : b, to = dir == 0 ? b : a;
+    boost::add_edge(from, to, info, graph_);
+    links_.push_back(info);
+    ends_.emplace_back(from, to);
+  }
+  return id;
+}
+
+std::size_t Topology::count(NodeKind kind) const noexcept {
+  std::size_t n = 0;
+  for (auto v : boost::make_iterator_range(boost::vertices(graph_)))
+    if (graph_[v].kind == kind) ++n;
+  return n;
+}
+
+std::size_t Topology::count_at_tier(int tier) const noexcept {
+  std::size_t n = 0;
+  for (auto v : boost::make_iterator_range(boost::vertices(graph_)))
+    if (graph_[v].kind == NodeKind::switch_node && graph_[v].tier == tier) ++n;
+  return n;
+}
+
+int Topology::out_degree(int vertex) const {
+  return static_cast<int>(boost::out_degree(vertex, graph_));
+}
+
+void Topology::build_scale_up() {
+  const ScaleUp& su = spec_.scale_up;
+  const Link& l = su.link;
+  if (torus()) torus_links_.assign(spec_.devices, {-1, -1, -1, -1, -1, -1});
+  for (int dom = 0; dom < domains_; ++dom) {
+    const int first = dom * domain_size_;
+    const int count = std::min(domain_size_, spec_.devices - first);
+    switch (su.kind) {
+      case ScaleUpKind::nvswitch: {
+        // One vertex for the domain's switch chips; half the device-to-device latency on
+        // each side, so that a transfer through the switch costs link.latency.
+        const int sw = add_vertex(NodeKind::switch_node, 1);
+        for (int i = 0; i < count; ++i)
+          add_link(first + i, sw, l.bandwidth_Bps, l.latency_s / 2, l.efficiency,
+                   LinkKind::scale_up);
+        break;
+      }
+      case ScaleUpKind::full_mesh:
+        for (int i = 0; i < count; ++i)
+          for (int j = i + 1; j < count; ++j)
+            add_link(first + i, first + j, l.bandwidth_Bps, l.latency_s, l.efficiency,
+                     LinkKind::scale_up);
+        break;
+      case ScaleUpKind::torus2d:
+      case ScaleUpKind::torus3d: build_torus(dom, first, count); break;
+      case ScaleUpKind::none: break;
+    }
+  }
+}
+
+void Topology::build_torus(int /*slice*/, int first, int count) {
+  const auto& dims = spec_.scale_up.torus_dims;
+  const Link& l = spec_.scale_up.link;
+  const bool wrap = spec_.scale_up.wraparound;
+  for (int local = 0; local < count; ++local) {
+    const int x = local % dims[0], y = (local / dims[0]) % dims[1],
+              z = local / (dims[0] * dims[1]);
+    locations_[first + local].coord = {x, y, z};
+  }
+  const std::array<int, 3> step = {1, dims[0], dims[0] * dims[1]};
+  for (int local = 0; local < count; ++local) {
+    const auto& c = locations_[first + local].coord;
+    for (int dim = 0; dim < 3; ++dim) {
+      const int len = dims[dim];
+      if (len < 2) continue;
+      int nb;
+      if (c[dim] + 1 < len) {
+        nb = local + step[dim];
+      } else if (wrap && len > 2) {
+        nb = local - (len - 1) * step[dim];  // wraparound link back to coordinate 0
+      } else {
+        continue;
+      }
+      if (nb >= count) continue;
+      const int a = first + local, b = first + nb;
+      const int id = add_link(a, b, l.bandwidth_Bps, l.latency_s, l.efficiency,
+                              LinkKind::scale_up);
+      torus_links_[a][2 * dim] = id;          // a -> b is the + direction
+      torus_links_[b][2 * dim + 1] = id + 1;  // b -> a is the - direction
+    }
+  }
+}
+
+void Topology::build_network() {
+  const ScaleOut& so = spec_.scale_out;
+  if (so.kind == ScaleOutKind::none || so.nics_per_domain < 1) return;
+  network_ = true;
+  const Link& l = so.link;
+  const int per_domain = so.nics_per_domain;
+
+  // Network endpoints: a device with its own port(s), or a NIC shared by several devices.
+  struct Endpoint {
+    int domain, rail, vertex;
+  };
+  std::vector<Endpoint> endpoints;
+  if (per_domain >= domain_size_) {
+    devices_per_nic_ = 1;
+    nic_bandwidth_Bps_ = l.bandwidth_Bps * per_domain / domain_size_;
+    for (int d = 0; d < spec_.devices; ++d) {
+      locations_[d].nic = d;
+      endpoints.push_back({locations_[d].domain, locations_[d].local, d});
+    }
+  } else {
+    devices_per_nic_ = (domain_size_ + per_domain - 1) / per_domain;
+    nic_bandwidth_Bps_ = l.bandwidth_Bps;
+    int nic_index = 0;
+    for (int dom = 0; dom < domains_; ++dom) {
+      const int first = dom * domain_size_;
+      const int count = std::min(domain_size_, spec_.devices - first);
+      for (int r = 0; r * devices_per_nic_ < count; ++r) {
+        const int nic = add_vertex(NodeKind::nic, 0);
+        endpoints.push_back({dom, r, nic});
+        for (int i = r * devices_per_nic_; i < std::min(count, (r + 1) * devices_per_nic_); ++i) {
+          // Device to NIC (PCIe): not the bottleneck, the NIC's own port is.
+          add_link(first + i, nic, l.bandwidth_Bps, 0, 1.0, LinkKind::scale_out);
+          locations_[first + i].nic = nic_index;
+        }
+        ++nic_index;
+      }
+    }
+  }
+  nic_endpoints_ = static_cast<int>(endpoints.size());
+  auto attach = [&](const Endpoint& e, int leaf, int group, int pod) {
+    add_link(e.vertex, leaf, nic_bandwidth_Bps_, l.latency_s / 2, l.efficiency,
+             LinkKind::scale_out);
+    // Every device behind this endpoint learns its leaf.
+    const int first = e.domain * domain_size_ + e.rail * devices_per_nic_;
+    const int last = std::min({spec_.devices, (e.domain + 1) * domain_size_,
+                               first + devices_per_nic_});
+    for (int d = first; d < last; ++d) {
+      locations_[d].leaf = leaf;
+      locations_[d].leaf_group = group;
+      locations_[d].pod = pod;
+    }
+  };
+
+  const int tiers = std::clamp(so.tiers, 1, 3);
+  if (tiers == 1 || so.kind == ScaleOutKind::dcn) {
+    // One non-blocking switch: the data-center network between TPU slices, or a single
+    // leaf. Oversubscription does not apply.
+    const int sw = add_vertex(NodeKind::switch_node, 1);
+    for (const auto& e : endpoints) attach(e, sw, 0, 0);
+    leaves_ = 1;
+    leaf_down_ = nic_endpoints_;
+    leaf_up_ = 0;
+    return;
+  }
+
+  // Leaf ports: down : up = oversubscription : 1 within the switch radix.
+  const int radix = std::max(4, so.switch_radix);
+  const double o = std::max(1.0, so.oversubscription);
+  leaf_down_ = std::clamp(static_cast<int>(std::floor(radix * o / (o + 1))), 1, radix - 1);
+  leaf_up_ = std::max(1, static_cast<int>(std::lround(leaf_down_ / o)));
+
+  // Endpoint order: rail-major for a rail-optimized tree (a leaf holds one rail only),
+  // domain-major otherwise (a domain's NICs share leaves).
+  std::vector<int> order(endpoints.size());
+  std::iota(order.begin(), order.end(), 0);
+  const bool rails = so.kind == ScaleOutKind::rail_optimized_fat_tree;
+  if (rails)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return endpoints[a].rail < endpoints[b].rail; });
+  std::vector<std::vector<int>> leaf_members;
+  std::vector<int> leaf_group;  // by leaf: the leaf's position within its rail
+  int current_rail = -1, position = 0;
+  for (int idx : order) {
+    const bool new_rail = rails && endpoints[idx].rail != current_rail;
+    if (new_rail) position = 0;
+    if (leaf_members.empty() || new_rail ||
+        static_cast<int>(leaf_members.back().size()) >= leaf_down_) {
+      leaf_members.emplace_back();
+      leaf_group.push_back(position++);
+    }
+    current_rail = endpoints[idx].rail;
+    leaf_members.back().push_back(idx);
+  }
+  leaves_ = static_cast<int>(leaf_members.size());
+  // Pods: leaves under one set of spines. Two tiers: one pod. Three tiers: a spine's
+  // down-ports (radix/2) bound the leaves per pod.
+  const int pod_leaves = tiers == 2 ? leaves_ : std::max(1, radix / 2);
+  const int pods = (leaves_ + pod_leaves - 1) / pod_leaves;
+  std::vector<int> leaf_vertex(leaves_);
+  for (int i = 0; i < leaves_; ++i) {
+    leaf_vertex[i] = add_vertex(NodeKind::switch_node, 1);
+    for (int idx : leaf_members[i])
+      attach(endpoints[idx], leaf_vertex[i], rails ? leaf_group[i] : i, i / pod_leaves);
+  }
+  if (leaves_ == 1) return;  // a single leaf needs no spine
+  const double port = l.bandwidth_Bps;
+  std::vector<std::vector<int>> pod_spines(pods);
+  for (int p = 0; p < pods; ++p) {
+    const int first = p * pod_leaves, last = std::min(leaves_, first + pod_leaves);
+    if (last - first == 1 && pods == 1) break;
+    // One spine per leaf up-port, each leaf with one link to each spine of its pod. A spine
+    // vertex of a two-tier tree larger than the radix stands for several switches.
+    for (int s = 0; s < leaf_up_; ++s) {
+      const int spine = add_vertex(NodeKind::switch_node, 2);
+      pod_spines[p].push_back(spine);
+      for (int i = first; i < last; ++i)
+        add_link(leaf_vertex[i], spine, port, l.latency_s / 2, l.efficiency,
+                 LinkKind::scale_out);
+    }
+  }
+  if (tiers < 3 || pods == 1) return;
+  // Cores, one vertex per plane: spine s of every pod joins plane s with as much bandwidth
+  // up as the spine has down (non-blocking above the leaves).
+  for (int s = 0; s < leaf_up_; ++s) {
+    const int core = add_vertex(NodeKind::switch_node, 3);
+    for (int p = 0; p < pods; ++p) {
+      const int first = p * pod_leaves, last = std::min(leaves_, first + pod_leaves);
+      add_link(pod_spines[p][s], core, port * (last - first), l.latency_s / 2, l.efficiency,
+               LinkKind::scale_out);
+    }
+  }
+}
+
+std::vector<int> Topology::torus_route(int a, int b) const {
+  std::vector<int> path;
+  const auto& dims = spec_.scale_up.torus_dims;
+  const bool wrap = spec_.scale_up.wraparound;
+  std::array<int, 3> cur = locations_[a].coord;
+  const std::array<int, 3> dst = locations_[b].coord;
+  const int parity = (cur[0] + cur[1] + cur[2]) & 1;
+  int at = a;
+  const std::array<int, 3> step = {1, dims[0], dims[0] * dims[1]};
+  for (int dim = 0; dim < 3; ++dim) {
+    const int len = dims[dim];
+    int delta = dst[dim] - cur[dim];
+    if (delta == 0) continue;
+    int dir;  // +1 or -1
+    int distance;
+    if (wrap && len > 2) {
+      const int fwd = ((delta % len) + len) % len;
+      const int bwd = len - fwd;
+      if (fwd < bwd || (fwd == bwd && parity == 0)) {
+        dir = 1, distance = fwd;
+      } else {
+        dir = -1, distance = bwd;
+      }
+    } else {
+      dir = delta > 0 ? 1 : -1;
+      distance = std::abs(delta);
+    }
+    for (int i = 0; i < distance; ++i) {
+      const int id = torus_links_[at][2 * dim + (dir > 0 ? 0 : 1)];
+      path.push_back(id);
+      at = ends_[id].second;
+    }
+    cur[dim] = dst[dim];
+  }
+  (void)step;
+  return path;
+}
+
+std::vector<int> Topology::route(int a, int b) const {
+  if (a == b) return {};
+  if (torus() && locations_[a].domain == locations_[b].domain) return torus_route(a, b);
+  Router router(*this);
+  return router.route(a, b);
+}
+
+double Topology::path_latency_s(int a, int b) const {
+  double t = 0;
+  for (int id : route(a, b)) t += links_[id].latency_s;
+  return t;
+}
+
+const std::vector<double>& Router::distances_to(int b) {
+  if (auto it = cache_.find(b); it != cache_.end()) return it->second;
+  const auto& g = topo_.graph_;
+  std::vector<double> dist(boost::num_vertices(g), std::numeric_limits<double>::infinity());
+  auto weight = boost::make_transform_value_property_map(
+      [](const LinkInfo& l) { return l.latency_s + kHopTieBreak_s; },
+      boost::get(boost::edge_bundle, g));
+  // Links are duplex with equal latency both ways, so distances from b are distances to b.
+  boost::dijkstra_shortest_paths(
+      g, static_cast<TopologyGraph::vertex_descriptor>(b),
+      boost::weight_map(weight).distance_map(boost::make_iterator_property_map(
+          dist.begin(), boost::get(boost::vertex_index, g))));
+  if (cache_.size() > 4096) cache_.clear();
+  return cache_.emplace(b, std::move(dist)).first->second;
+}
+
+const std::vector<int>& Router::route(int a, int b) {
+  path_.clear();
+  if (a == b) return path_;
+  if (topo_.torus() && topo_.locations_[a].domain == topo_.locations_[b].domain) {
+    path_ = topo_.torus_route(a, b);
+    return path_;
+  }
+  const auto& dist = distances_to(b);
+  const auto& g = topo_.graph_;
+  if (!std::isfinite(dist[a])) return path_;  // unreachable: no path (empty)
+  int u = a;
+  std::vector<int> candidates;
+  for (int guard = 0; u != b && guard < 64; ++guard) {
+    candidates.clear();
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
+      const LinkInfo& l = g[e];
+      const int v = static_cast<int>(boost::target(e, g));
+      if (std::abs(dist[v] + l.latency_s + kHopTieBreak_s - dist[u]) < kEqualCost_s)
+        candidates.push_back(l.id);
+    }
+    if (candidates.empty()) break;
+    // Sender-side PXN: prefer an equal-cost scale-up hop over a network hop.
+    if (std::any_of(candidates.begin(), candidates.end(),
+                    [&](int id) { return topo_.links_[id].kind == LinkKind::scale_up; }))
+      std::erase_if(candidates,
+                    [&](int id) { return topo_.links_[id].kind != LinkKind::scale_up; });
+    // ECMP: a hash of the flow and the hop picks among equal-cost next hops.
+    const std::uint64_t h = mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
+                                (static_cast<std::uint64_t>(u) << 17));
+    const int id = candidates[h % candidates.size()];
+    path_.push_back(id);
+    u = topo_.ends_[id].second;
+  }
+  return path_;
+}
+
+int Topology::diameter() const {
+  const auto n = boost::num_vertices(graph_);
+  int worst = 0;
+  std::vector<int> dist(n);
+  for (int s = 0; s < spec_.devices; ++s) {
+    std::fill(dist.begin(), dist.end(), -1);
+    std::queue<int> q;
+    dist[s] = 0;
+    q.push(s);
+    // Breadth-first search (boost::breadth_first_search with a distance recorder does the
+    // same; a plain queue avoids its colour map per source).
+    while (!q.empty()) {
+      const int u = q.front();
+      q.pop();
+      for (auto e : boost::make_iterator_range(boost::out_edges(u, graph_))) {
+        const int v = static_cast<int>(boost::target(e, graph_));
+        if (dist[v] < 0) dist[v] = dist[u] + 1, q.push(v);
+      }
+    }
+    for (int d = 0; d < spec_.devices; ++d) worst = std::max(worst, dist[d]);
+  }
+  return worst;
+}
+
+double Topology::cut_bandwidth_Bps(std::span<const int> half_a) const {
+  using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
+  using FlowGraph = boost::adjacency_list<
+      boost::vecS, boost::vecS, boost::directedS, boost::no_property,
+      boost::property<boost::edge_capacity_t, double,
+                      boost::property<boost::edge_residual_capacity_t, double,
+                                      boost::property<boost::edge_reverse_t,
+                                                      Traits::edge_descriptor>>>>;
+  const int n = static_cast<int>(boost::num_vertices(graph_));
+  FlowGraph fg(n + 2);
+  auto cap = boost::get(boost::edge_capacity, fg);
+  auto rev = boost::get(boost::edge_reverse, fg);
+  auto add = [&](int u, int v, double c) {
+    auto e = boost::add_edge(u, v, fg).first;
+    auto r = boost::add_edge(v, u, fg).first;
+    cap[e] = c, cap[r] = 0, rev[e] = r, rev[r] = e;
+  };
+  double total = 0;
+  for (std::size_t id = 0; id < links_.size(); ++id) {
+    add(ends_[id].first, ends_[id].second, links_[id].bandwidth_Bps);
+    total += links_[id].bandwidth_Bps;
+  }
+  const int source = n, sink = n + 1;
+  std::vector<char> in_a(spec_.devices, 0);
+  for (int d : half_a)
+    if (d >= 0 && d < spec_.devices) in_a[d] = 1;
+  const double unlimited = 2 * total + 1;
+  for (int d = 0; d < spec_.devices; ++d) {
+    if (in_a[d]) {
+      add(source, d, unlimited);
+    } else {
+      add(d, sink, unlimited);
+    }
+  }
+  return boost::push_relabel_max_flow(fg, source, sink);
+}
+
+double Topology::bisection_bandwidth_Bps() const {
+  if (spec_.devices < 2) return 0;
+  std::vector<int> half;
+  for (int d = 0; d < spec_.devices / 2; ++d) half.push_back(d);
+  double best = cut_bandwidth_Bps(half);
+  if (torus() && domains_ == 1) {
+    const auto& dims = spec_.scale_up.torus_dims;
+    for (int dim = 0; dim < 3; ++dim) {
+      if (dims[dim] < 2) continue;
+      half.clear();
+      for (int d = 0; d < spec_.devices; ++d)
+        if (locations_[d].coord[dim] < dims[dim] / 2) half.push_back(d);
+      best = std::min(best, cut_bandwidth_Bps(half));
+    }
+  }
+  return best;
+}
+
+}  // namespace moesim::hw

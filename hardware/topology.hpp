@@ -1,0 +1,165 @@
+#pragma once
+// Topology: a ClusterSpec expanded into a Boost.Graph graph of devices, NICs and switches
+// joined by links (bandwidth each way, latency, protocol efficiency), with routing over it.
+//
+// Generators (docs/hardware.md has the pictures and the closed forms the tests check):
+//  - NVSwitch domains: every device has one link into its domain's switch (8 GPUs per HGX
+//    node, 72 per GB200 NVL72 rack). The switch chips of a domain are one vertex: what a
+//    device gets is its own port bandwidth, which that vertex preserves.
+//  - Full mesh (AMD MI300X): one link per device pair inside a domain.
+//  - 2D and 3D tori (TPU v3/v5e/v6e and v4/v5p): nearest-neighbour links, with wraparound
+//    where the slice has it (a dimension of 2 gets no second, parallel wraparound link).
+//  - Scale-out between domains: a fat tree of `tiers` levels of `switch_radix`-port switches
+//    with the leaf oversubscription of the cluster file, plain (a domain's NICs share leaves)
+//    or rail-optimized (NIC r of every domain on rail r's leaves); one tier is a single
+//    non-blocking switch (the TPU data-center network between slices).
+//
+// Vertices 0 .. devices-1 are the devices, in the cluster's rank order: node-major for
+// switched clusters, and x-fastest (x + X*(y + Y*z)) inside each torus slice.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/graph/adjacency_list.hpp>
+
+#include "hardware/cluster.hpp"
+
+namespace moesim::hw {
+
+enum class NodeKind : std::uint8_t { device, nic, switch_node };
+enum class LinkKind : std::uint8_t { scale_up, scale_out };
+
+struct NodeInfo {
+  NodeKind kind = NodeKind::device;
+  int tier = 0;  // 0 devices and NICs, 1 scale-up switches and leaves, 2 spines, 3 cores
+};
+
+// One direction of a link.
+struct LinkInfo {
+  double bandwidth_Bps = 0;  // line rate in this direction
+  double latency_s = 0;
+  double efficiency = 1.0;  // achievable fraction of line rate (protocol overhead)
+  LinkKind kind = LinkKind::scale_up;
+  int id = 0;  // index of this directed edge: 0 .. directed_link_count()-1
+  double effective_Bps() const noexcept { return bandwidth_Bps * efficiency; }
+};
+
+using TopologyGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS,
+                                            NodeInfo, LinkInfo>;
+
+// Where a device sits; what the collective models read instead of walking the graph.
+struct DeviceLocation {
+  int domain = 0;  // scale-up domain: node, NVL72 rack or torus slice
+  int local = 0;   // index inside the domain
+  int nic = -1;    // network endpoint (a NIC, or a device with its own port); -1: none
+  int leaf = -1;   // leaf switch vertex of that endpoint; -1: none
+  int leaf_group = -1;  // domains whose endpoints share leaves (one leaf per rail); -1: none
+  int pod = -1;    // group of leaves under one set of spines (three tiers); -1: none
+  std::array<int, 3> coord = {0, 0, 0};  // torus coordinates inside the slice
+};
+
+class Topology {
+ public:
+  // Builds the graph; linear in devices + links (a 8960-chip torus builds in milliseconds).
+  explicit Topology(const ClusterSpec& spec);
+
+  const ClusterSpec& spec() const noexcept { return spec_; }
+  const TopologyGraph& graph() const noexcept { return graph_; }
+  int devices() const noexcept { return spec_.devices; }
+  int domain_size() const noexcept { return domain_size_; }
+  int domains() const noexcept { return domains_; }
+  std::size_t vertex_count() const noexcept { return boost::num_vertices(graph_); }
+  std::size_t directed_link_count() const noexcept { return links_.size(); }
+  std::size_t link_count() const noexcept { return links_.size() / 2; }  // physical, duplex
+  std::size_t count(NodeKind kind) const noexcept;
+  std::size_t count_at_tier(int tier) const noexcept;  // switches at a tier
+  const DeviceLocation& location(int device) const { return locations_.at(device); }
+  std::span<const DeviceLocation> locations() const noexcept { return locations_; }
+  // The same as flat arrays by device, for loops over large groups.
+  std::span<const int> domain_of() const noexcept { return domain_of_; }
+  std::span<const int> leaf_group_of() const noexcept { return leaf_group_of_; }
+  const LinkInfo& link(int id) const { return links_.at(id); }
+  int link_source(int id) const { return ends_.at(id).first; }
+  int link_target(int id) const { return ends_.at(id).second; }
+  int out_degree(int vertex) const;
+
+  bool torus() const noexcept;
+  const std::array<int, 3>& torus_dims() const noexcept { return spec_.scale_up.torus_dims; }
+  bool wraparound() const noexcept { return spec_.scale_up.wraparound; }
+  bool has_network() const noexcept { return network_; }
+  int nic_endpoints() const noexcept { return nic_endpoints_; }
+  int devices_per_nic() const noexcept { return devices_per_nic_; }  // >= 1
+  double nic_bandwidth_Bps() const noexcept { return nic_bandwidth_Bps_; }  // line rate per endpoint
+  int leaf_down_ports() const noexcept { return leaf_down_; }
+  int leaf_up_ports() const noexcept { return leaf_up_; }
+  int leaves() const noexcept { return leaves_; }
+
+  // Torus links of a device: {+x, -x, +y, -y, +z, -z}; -1 where there is none.
+  const std::array<int, 6>& torus_links(int device) const { return torus_links_.at(device); }
+
+  // The directed links a message from device a to device b crosses, in order. Inside one
+  // torus slice: dimension-order routing (x, then y, then z; the shorter way around a ring,
+  // ties alternating with the source's parity so that half-way traffic splits evenly).
+  // Elsewhere: a lowest-latency path (Dijkstra, fewer hops on ties). Among equal-cost next
+  // hops the scale-up fabric comes first (a message crosses to the GPU on the destination's
+  // rail before the network, as NCCL's PXN does), then a hash of (a, b) picks, as ECMP does. Dijkstra runs once per destination and call;
+  // use a Router to reuse it across many messages.
+  std::vector<int> route(int a, int b) const;
+  int hops(int a, int b) const { return static_cast<int>(route(a, b).size()); }
+  double path_latency_s(int a, int b) const;
+
+  // Longest shortest path between two devices, in links (breadth-first search from every
+  // device: O(devices * links), for tests and reports, not for inner loops).
+  int diameter() const;
+  // Bandwidth (line rate, one direction) across the worst of the canonical halvings: the
+  // first and second half of the devices, and for a single torus slice each dimension cut
+  // in the middle. Computed as a maximum flow over the graph (Boost push-relabel).
+  double bisection_bandwidth_Bps() const;
+  // The same for one explicit split: devices in `half_a` to all the others.
+  double cut_bandwidth_Bps(std::span<const int> half_a) const;
+
+ private:
+  friend class Router;
+  int add_vertex(NodeKind kind, int tier);
+  // Adds both directions of a duplex link; returns the id of the a->b direction.
+  int add_link(int a, int b, double bandwidth_Bps, double latency_s, double efficiency,
+               LinkKind kind);
+  void build_scale_up();
+  void build_torus(int slice, int first_device, int count);
+  void build_network();
+  std::vector<int> torus_route(int a, int b) const;
+
+  ClusterSpec spec_;
+  TopologyGraph graph_;
+  std::vector<LinkInfo> links_;                 // by id
+  std::vector<std::pair<int, int>> ends_;       // by id
+  std::vector<DeviceLocation> locations_;       // by device
+  std::vector<std::array<int, 6>> torus_links_;  // by device, tori only
+  std::vector<int> domain_of_, leaf_group_of_;    // by device
+  int domain_size_ = 1;
+  int domains_ = 1;
+  bool network_ = false;
+  int nic_endpoints_ = 0;
+  int devices_per_nic_ = 1;
+  double nic_bandwidth_Bps_ = 0;
+  int leaf_down_ = 0, leaf_up_ = 0, leaves_ = 0;
+};
+
+// Routes many messages on one topology, reusing Dijkstra's distances per destination.
+// Not thread-safe; cheap to create; one per evaluation.
+class Router {
+ public:
+  explicit Router(const Topology& topology) : topo_(topology) {}
+  // As Topology::route.
+  const std::vector<int>& route(int a, int b);
+
+ private:
+  const std::vector<double>& distances_to(int b);
+  const Topology& topo_;
+  std::unordered_map<int, std::vector<double>> cache_;  // destination -> distances
+  std::vector<int> path_;
+};
+
+}  // namespace moesim::hw

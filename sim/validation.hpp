@@ -1,0 +1,28 @@
+#pragma once
+// Published measurements the step model is checked against, with the configuration each
+// run used, so that tests and `moesim validate` share one table (docs/validation.md).
+#include <string>
+#include <vector>
+
+#include "sim/layout.hpp"
+#include "sim/step.hpp"
+
+namespace moesim::sim {
+
+struct ThroughputCase {
+  std::string model;    // model preset
+  std::string cluster;  // cluster preset
+  std::int64_t devices = 0;
+  Layout layout;
+  StepOptions options;
+  double measured_flops_per_device = 0;  // achieved FLOP/s per device, as published
+  std::string source;
+};
+
+// Narayanan et al. 2021 (2104.04473) Table 1: ten GPT models on DGX A100. Micro-batch,
+// interleaving and DDP per row from the paper's own launch script (Megatron-LM
+// examples/sc21/run_table_1.sh); full ("uniform") recompute, no sequence parallelism and no
+// FlashAttention (neither existed in 2021).
+std::vector<ThroughputCase> narayanan_table1_cases();
+
+}  // namespace moesim::sim
