@@ -22,6 +22,18 @@ std::int64_t parse_int_flag(const po::variables_map& vm, const std::string& flag
 
 bool has(const po::variables_map& vm, const char* flag) { return vm.count(flag) > 0; }
 
+std::string hint(const std::string& word, const std::vector<std::string>& options) {
+  const std::string s = io::did_you_mean(word, options);
+  return s.empty() ? std::string() : "; did you mean '" + s + "'?";
+}
+
+bool parse_bool_flag(const po::variables_map& vm, const std::string& flag) {
+  const std::string s = vm[flag].as<std::string>();
+  if (s == "true") return true;
+  if (s == "false") return false;
+  throw io::InputError("--" + flag, "value", "'" + s + "' is not true or false");
+}
+
 }  // namespace
 
 po::options_description model_cluster_options() {
@@ -56,6 +68,19 @@ po::options_description layout_options() {
   return o;
 }
 
+po::options_description step_options() {
+  po::options_description o("Step model (docs/step_model.md)");
+  o.add_options()
+      ("flash-attention", po::value<std::string>(), "true|false (default true)")
+      ("dualpipe", po::value<std::string>(),
+       "true|false: hide expert all-to-alls behind another micro-batch (DeepSeek-V3)")
+      ("overlap-grad-reduce", po::value<std::string>(), "true|false (default true)")
+      ("overlap-param-gather", po::value<std::string>(), "true|false (default true)")
+      ("tp-overlap", po::value<std::string>(), "fraction of tp communication hidden (default 0)")
+      ("pue", po::value<std::string>(), "data-centre PUE for energy (default 1.1)");
+  return o;
+}
+
 po::options_description run_options() {
   po::options_description o("Run");
   o.add_options()
@@ -76,6 +101,115 @@ Format read_format(const po::variables_map& vm) {
                              auto s = io::did_you_mean(f, {"table", "json", "csv"});
                              return s.empty() ? std::string() : "; did you mean '" + s + "'?";
                            }());
+}
+
+bool PartialLayout::any() const {
+  return dp || tp || pp || ep || sequence_parallel || zero || recompute || micro_batch ||
+         global_batch || virtual_stages || dtype;
+}
+
+sim::Layout PartialLayout::complete(std::int64_t devices) const {
+  sim::Layout l;
+  l.zero = zero.value_or(1);
+  l.tp = tp.value_or(1);
+  l.pp = pp.value_or(1);
+  l.dp = dp.value_or(std::max<std::int64_t>(1, devices / (l.tp * l.pp)));
+  l.ep = ep.value_or(1);
+  l.sequence_parallel = sequence_parallel;
+  l.recompute = recompute.value_or(sim::Recompute::selective);
+  l.micro_batch = micro_batch.value_or(1);
+  l.global_batch = global_batch.value_or(0);
+  l.schedule.virtual_stages = virtual_stages.value_or(1);
+  l.dtype = dtype.value_or(sim::MatrixDtype::bf16);
+  return l;
+}
+
+std::int64_t parse_positive(const std::string& text, const std::string& flag, std::int64_t max) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size())
+    throw io::InputError(flag, "value", "'" + text + "' is not an integer");
+  if (v < 1 || v > max)
+    throw io::InputError(flag, "value", "must be from 1 to " + std::to_string(max) + ", got " + text);
+  return v;
+}
+
+PartialLayout read_layout_flags(const po::variables_map& vm) {
+  PartialLayout l;
+  if (has(vm, "dp")) l.dp = parse_int_flag(vm, "dp");
+  if (has(vm, "tp")) l.tp = parse_int_flag(vm, "tp");
+  if (has(vm, "pp")) l.pp = parse_int_flag(vm, "pp");
+  if (has(vm, "ep")) l.ep = parse_int_flag(vm, "ep");
+  if (has(vm, "micro-batch")) l.micro_batch = parse_int_flag(vm, "micro-batch");
+  if (has(vm, "global-batch")) l.global_batch = parse_int_flag(vm, "global-batch");
+  if (has(vm, "zero")) {
+    const std::string z = vm["zero"].as<std::string>();
+    if (z.size() != 1 || z[0] < '0' || z[0] > '3')
+      throw io::InputError("--zero", "value", "'" + z + "' is not one of 0, 1, 2, 3");
+    l.zero = z[0] - '0';
+  }
+  if (has(vm, "sequence-parallel")) l.sequence_parallel = parse_bool_flag(vm, "sequence-parallel");
+  if (has(vm, "recompute")) {
+    const std::string s = vm["recompute"].as<std::string>();
+    if (s == "none") l.recompute = sim::Recompute::none;
+    else if (s == "selective") l.recompute = sim::Recompute::selective;
+    else if (s == "full") l.recompute = sim::Recompute::full;
+    else
+      throw io::InputError("--recompute", "value",
+                           "'" + s + "' is not one of none, selective, full" +
+                               hint(s, {"none", "selective", "full"}));
+  }
+  if (has(vm, "pp-schedule")) {
+    const std::string s = vm["pp-schedule"].as<std::string>();
+    const std::string prefix = "interleaved:";
+    if (s == "1f1b") {
+      l.virtual_stages = 1;
+    } else if (s.rfind(prefix, 0) == 0) {
+      const std::string v = s.substr(prefix.size());
+      int n = 0;
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || end != v.data() + v.size() || n < 2 || n > 1024)
+        throw io::InputError("--pp-schedule", "value",
+                             "'" + s + "': V in interleaved:V must be an integer from 2 to 1024");
+      l.virtual_stages = n;
+    } else {
+      throw io::InputError("--pp-schedule", "value", "'" + s + "' is not 1f1b or interleaved:V");
+    }
+  }
+  if (has(vm, "dtype")) {
+    const std::string s = vm["dtype"].as<std::string>();
+    if (s == "bf16") l.dtype = sim::MatrixDtype::bf16;
+    else if (s == "fp8") l.dtype = sim::MatrixDtype::fp8;
+    else throw io::InputError("--dtype", "value", "'" + s + "' is not bf16 or fp8");
+  }
+  return l;
+}
+
+sim::StepOptions read_step_options(const po::variables_map& vm) {
+  sim::StepOptions o;
+  if (has(vm, "flash-attention")) o.flash_attention = parse_bool_flag(vm, "flash-attention");
+  if (has(vm, "dualpipe")) o.overlap.ep_dualpipe = parse_bool_flag(vm, "dualpipe");
+  if (has(vm, "overlap-grad-reduce"))
+    o.overlap.dp_grad_reduce = parse_bool_flag(vm, "overlap-grad-reduce");
+  if (has(vm, "overlap-param-gather"))
+    o.overlap.dp_param_gather = parse_bool_flag(vm, "overlap-param-gather");
+  if (has(vm, "tp-overlap")) {
+    const std::string s = vm["tp-overlap"].as<std::string>();
+    double f = -1;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), f);
+    if (ec != std::errc() || end != s.data() + s.size() || !(f >= 0 && f <= 1))
+      throw io::InputError("--tp-overlap", "value", "'" + s + "' is not a fraction in [0, 1]");
+    o.overlap.tp_hidden_fraction = f;
+  }
+  if (has(vm, "pue")) {
+    const std::string s = vm["pue"].as<std::string>();
+    double f = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), f);
+    if (ec != std::errc() || end != s.data() + s.size() || !(f >= 1 && f <= 5))
+      throw io::InputError("--pue", "value", "'" + s + "' is not a PUE in [1, 5]");
+    o.pue = f;
+  }
+  return o;
 }
 
 sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
@@ -101,68 +235,10 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
   }
   in.cluster = io::load_cluster(vm["cluster"].as<std::string>(), devices);
 
-  const char* layout_flags[] = {"dp",  "tp",        "pp",          "ep",           "sequence-parallel",
-                                "zero", "recompute", "micro-batch", "global-batch", "pp-schedule",
-                                "dtype"};
-  bool any_layout = false;
-  for (const char* f : layout_flags) any_layout = any_layout || has(vm, f);
-  if (any_layout) {
-    sim::Layout l;
-    l.zero = 1;
-    if (has(vm, "tp")) l.tp = parse_int_flag(vm, "tp");
-    if (has(vm, "pp")) l.pp = parse_int_flag(vm, "pp");
-    if (has(vm, "dp")) {
-      l.dp = parse_int_flag(vm, "dp");
-    } else {
-      l.dp = std::max<std::int64_t>(1, in.cluster.devices / (l.tp * l.pp));
-    }
-    if (has(vm, "ep")) l.ep = parse_int_flag(vm, "ep");
-    if (has(vm, "micro-batch")) l.micro_batch = parse_int_flag(vm, "micro-batch");
-    if (has(vm, "global-batch")) l.global_batch = parse_int_flag(vm, "global-batch");
-    if (has(vm, "zero")) {
-      const std::string z = vm["zero"].as<std::string>();
-      if (z.size() != 1 || z[0] < '0' || z[0] > '3')
-        throw io::InputError("--zero", "value", "'" + z + "' is not one of 0, 1, 2, 3");
-      l.zero = z[0] - '0';
-    }
-    if (has(vm, "sequence-parallel")) {
-      const std::string s = vm["sequence-parallel"].as<std::string>();
-      if (s != "true" && s != "false")
-        throw io::InputError("--sequence-parallel", "value", "'" + s + "' is not true or false");
-      l.sequence_parallel = (s == "true");
-    }
-    if (has(vm, "recompute")) {
-      const std::string s = vm["recompute"].as<std::string>();
-      if (s == "none") l.recompute = sim::Recompute::none;
-      else if (s == "selective") l.recompute = sim::Recompute::selective;
-      else if (s == "full") l.recompute = sim::Recompute::full;
-      else
-        throw io::InputError("--recompute", "value",
-                             "'" + s + "' is not one of none, selective, full");
-    }
-    if (has(vm, "pp-schedule")) {
-      const std::string s = vm["pp-schedule"].as<std::string>();
-      const std::string prefix = "interleaved:";
-      if (s == "1f1b") {
-        l.schedule.virtual_stages = 1;
-      } else if (s.rfind(prefix, 0) == 0) {
-        const std::string v = s.substr(prefix.size());
-        int n = 0;
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc() || end != v.data() + v.size() || n < 2)
-          throw io::InputError("--pp-schedule", "value",
-                               "'" + s + "': V in interleaved:V must be an integer >= 2");
-        l.schedule.virtual_stages = n;
-      } else {
-        throw io::InputError("--pp-schedule", "value", "'" + s + "' is not 1f1b or interleaved:V");
-      }
-    }
-    if (has(vm, "dtype")) {
-      const std::string s = vm["dtype"].as<std::string>();
-      if (s == "bf16") l.dtype = sim::MatrixDtype::bf16;
-      else if (s == "fp8") l.dtype = sim::MatrixDtype::fp8;
-      else throw io::InputError("--dtype", "value", "'" + s + "' is not bf16 or fp8");
-    }
+  const PartialLayout partial = read_layout_flags(vm);
+  in.step_options = read_step_options(vm);
+  if (partial.any()) {
+    const sim::Layout l = partial.complete(in.cluster.devices);
     const FieldErrors errors = sim::validate(l, in.model, in.cluster.devices);
     if (!errors.empty()) io::throw_first("command line", errors);
     in.layout = l;

@@ -19,8 +19,26 @@ po::options_description model_cluster_options();
 // --dp --tp --pp --ep --zero --recompute --micro-batch --global-batch --pp-schedule --dtype
 // --sequence-parallel.
 po::options_description layout_options();
+// --flash-attention --dualpipe --overlap-* --tp-overlap --pue
+po::options_description step_options();
 // --tokens --price --format
 po::options_description run_options();
+
+// Layout flags as given (unset ones empty).
+struct PartialLayout {
+  std::optional<std::int64_t> dp, tp, pp, ep, micro_batch, global_batch;
+  std::optional<bool> sequence_parallel;
+  std::optional<int> zero, virtual_stages;
+  std::optional<sim::Recompute> recompute;
+  std::optional<sim::MatrixDtype> dtype;
+  bool any() const;
+  // The defaults of docs/layout.md for what is unset.
+  sim::Layout complete(std::int64_t devices) const;
+};
+// A positive integer flag value at most `max`; throws InputError naming the flag.
+std::int64_t parse_positive(const std::string& text, const std::string& flag, std::int64_t max);
+PartialLayout read_layout_flags(const po::variables_map& vm);
+sim::StepOptions read_step_options(const po::variables_map& vm);
 
 // Reads the flags above into an EstimateInput; throws io::InputError naming the flag.
 sim::EstimateInput read_estimate_input(const po::variables_map& vm);

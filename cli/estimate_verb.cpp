@@ -8,7 +8,7 @@ namespace moesim::cli {
 
 int run_estimate(const std::vector<std::string>& args) {
   po::options_description options;
-  options.add(model_cluster_options()).add(layout_options()).add(run_options());
+  options.add(model_cluster_options()).add(layout_options()).add(step_options()).add(run_options());
   auto vm = parse_verb_args(args, options,
                             "usage: moesim estimate --model NAME|FILE --cluster NAME|FILE "
                             "[--devices N] [layout flags] [--tokens N] [--format table|json|csv]");

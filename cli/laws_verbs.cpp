@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <iostream>
+#include <stdexcept>
 
 #include "cli/common.hpp"
 #include "io/errors.hpp"
@@ -19,7 +20,9 @@ namespace {
 
 namespace laws = model::laws;
 
-bool has(const po::variables_map& vm, const char* flag) { return vm.count(flag) > 0; }
+bool has(const po::variables_map& vm, const char* flag) {
+  return vm.count(flag) > 0;
+}
 
 std::string text_of(const po::variables_map& vm, const char* flag) {
   return vm[flag].as<std::string>();
@@ -44,9 +47,9 @@ double number_flag(const po::variables_map& vm, const char* flag, double min, bo
   if (open ? !(v > min) : !(v >= min)) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%g", min);
-    throw io::InputError(source, "value",
-                         std::string(open ? "must exceed " : "must be at least ") + buf +
-                             " (got " + text + ")");
+    throw io::InputError(
+        source, "value",
+        std::string(open ? "must exceed " : "must be at least ") + buf + " (got " + text + ")");
   }
   return v;
 }
@@ -60,8 +63,8 @@ std::int64_t int_flag(const po::variables_map& vm, const char* flag, std::int64_
     throw io::InputError(std::string("--") + flag, "value", "'" + text + "' is not an integer");
   if (v < min || v > max)
     throw io::InputError(std::string("--") + flag, "value",
-                         "must be between " + std::to_string(min) + " and " +
-                             std::to_string(max) + " (got " + text + ")");
+                         "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                             " (got " + text + ")");
   return v;
 }
 
@@ -71,14 +74,30 @@ void forbid(const po::variables_map& vm, const std::vector<const char*>& flags,
     if (has(vm, f)) throw io::InputError(std::string("--") + f, "", why);
 }
 
+// A law file's coefficients can overflow (10^d with a large d): bad input, not a crash.
+void require_finite(const laws::Law& law, std::initializer_list<double> values) {
+  for (double v : values) {
+    if (!std::isfinite(v))
+      throw io::InputError("--law", law.name,
+                           "the law gives a non-finite result at these inputs; check its "
+                           "coefficients");
+  }
+}
+
 template <class T>
 void print(Format format, const T& table, const io::Report& report) {
   // Render fully before printing anything, so an error never leaves half a report.
   std::string out;
   switch (format) {
-    case Format::table: out = table(); break;
-    case Format::json: out = io::render_json(report); break;
-    case Format::csv: out = io::render_csv(report); break;
+    case Format::table:
+      out = table();
+      break;
+    case Format::json:
+      out = io::render_json(report);
+      break;
+    case Format::csv:
+      out = io::render_csv(report);
+      break;
   }
   std::cout << out;
 }
@@ -104,27 +123,26 @@ const char* kFitUsage =
 
 int run_loss(const std::vector<std::string>& args) {
   po::options_description o("Loss law");
-  o.add_options()
-      ("law", po::value<std::string>(), "law preset name or JSON law file (required)")
-      ("coef", po::value<std::vector<std::string>>()->composing(),
-       "set a coefficient, repeatable: --coef alpha=0.34")
-      ("model", po::value<std::string>(), "model preset name or JSON file")
-      ("set", po::value<std::vector<std::string>>()->composing(),
-       "override a model field, repeatable: --set moe.experts=64")
-      ("top-k", po::value<std::string>(), "with --model: shorthand for --set moe.top_k=K")
-      ("expert-ff", po::value<std::string>(), "with --model: shorthand for --set moe.d_ff_expert=F")
-      ("moe-every", po::value<std::string>(), "with --model: shorthand for --set moe.every=K")
-      ("params", po::value<std::string>(), "N as the law counts it (70B, 1.4e9)")
-      ("experts", po::value<std::string>(),
-       "experts E (with --model: shorthand for --set moe.experts=N)")
-      ("granularity", po::value<std::string>(), "granularity G = d_ff / d_expert (krajewski)")
-      ("tokens", po::value<std::string>(), "training tokens D (300B, 1.4T)")
-      ("optimal", po::bool_switch(), "the compute-optimal model at --flops")
-      ("flops", po::value<std::string>(), "training compute C in FLOPs (5.76e23)")
-      ("max-experts", po::value<std::string>(), "--optimal, joint: largest expert count searched")
-      ("max-granularity", po::value<std::string>(),
-       "--optimal, krajewski: largest granularity searched (default 64)")
-      ("format", po::value<std::string>()->default_value("table"), "table|json|csv");
+  o.add_options()("law", po::value<std::string>(), "law preset name or JSON law file (required)")(
+      "coef", po::value<std::vector<std::string>>()->composing(),
+      "set a coefficient, repeatable: --coef alpha=0.34")("model", po::value<std::string>(),
+                                                          "model preset name or JSON file")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a model field, repeatable: --set moe.experts=64")(
+      "top-k", po::value<std::string>(), "with --model: shorthand for --set moe.top_k=K")(
+      "expert-ff", po::value<std::string>(), "with --model: shorthand for --set moe.d_ff_expert=F")(
+      "moe-every", po::value<std::string>(), "with --model: shorthand for --set moe.every=K")(
+      "params", po::value<std::string>(), "N as the law counts it (70B, 1.4e9)")(
+      "experts", po::value<std::string>(),
+      "experts E (with --model: shorthand for --set moe.experts=N)")(
+      "granularity", po::value<std::string>(), "granularity G = d_ff / d_expert (krajewski)")(
+      "tokens", po::value<std::string>(), "training tokens D (300B, 1.4T)")(
+      "optimal", po::bool_switch(), "the compute-optimal model at --flops")(
+      "flops", po::value<std::string>(), "training compute C in FLOPs (5.76e23)")(
+      "max-experts", po::value<std::string>(), "--optimal, joint: largest expert count searched")(
+      "max-granularity", po::value<std::string>(),
+      "--optimal, krajewski: largest granularity searched (default 64)")(
+      "format", po::value<std::string>()->default_value("table"), "table|json|csv");
   auto parsed = parse_verb_args(args, o, kLossUsage);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -135,8 +153,9 @@ int run_loss(const std::vector<std::string>& args) {
   const laws::Law law = io::load_law(text_of(vm, "law"), coefs);
 
   if (vm["optimal"].as<bool>()) {
-    forbid(vm, {"model", "params", "tokens", "experts", "granularity", "set", "top-k", "expert-ff",
-                "moe-every"},
+    forbid(vm,
+           {"model", "params", "tokens", "experts", "granularity", "set", "top-k", "expert-ff",
+            "moe-every"},
            "--optimal chooses the model and tokens itself; give only --flops");
     if (!has(vm, "flops")) throw io::InputError("--flops", "value", "is required with --optimal");
     if (!laws::supports_compute_optimal(law.form))
@@ -150,8 +169,10 @@ int run_loss(const std::vector<std::string>& args) {
     if (has(vm, "max-granularity"))
       options.max_granularity = number_flag(vm, "max-granularity", 1, false);
     const laws::ComputeOptimal opt = laws::compute_optimal(law, flops, options);
-    print(format, [&] { return io::render_optimal_table(law, opt); },
-          io::make_optimal_report(law, opt));
+    require_finite(law, {opt.loss, opt.params, opt.params_total, opt.tokens});
+    print(
+        format, [&] { return io::render_optimal_table(law, opt); },
+        io::make_optimal_report(law, opt));
     return 0;
   }
   forbid(vm, {"flops", "max-experts", "max-granularity"}, "applies with --optimal only");
@@ -208,31 +229,31 @@ int run_loss(const std::vector<std::string>& args) {
       const double expansion = point.experts / point.granularity;
       if (std::fabs(expansion / law.expansion_rate - 1) > 0.1) {
         ev.in_fitted_range = false;
-        ev.warnings.push_back("experts / G = " + laws::short_number(expansion) +
-                              " differs from the expansion rate " +
-                              laws::short_number(law.expansion_rate) + " that " + law.name +
-                              " was fitted at");
+        ev.warnings.push_back(
+            "experts / G = " + laws::short_number(expansion) + " differs from the expansion rate " +
+            laws::short_number(law.expansion_rate) + " that " + law.name + " was fitted at");
       }
     }
   }
-  print(format, [&] { return io::render_loss_table(law, ev, model_name); },
-        io::make_loss_report(law, ev, model_name));
+  require_finite(law, {ev.loss, ev.point.params, ev.point.experts});
+  print(
+      format, [&] { return io::render_loss_table(law, ev, model_name); },
+      io::make_loss_report(law, ev, model_name));
   return 0;
 }
 
 int run_fit(const std::vector<std::string>& args) {
   po::options_description o("Fit");
-  o.add_options()
-      ("runs", po::value<std::string>(), "the runs CSV (positional)")
-      ("law", po::value<std::string>(), "form or law to fit (required)")
-      ("bootstrap", po::value<std::string>(), "bootstrap resamples (default 200)")
-      ("seed", po::value<std::string>(), "bootstrap seed (default 1)")
-      ("confidence", po::value<std::string>(), "interval level, 0..1 (default 0.95)")
-      ("out", po::value<std::string>(), "write the fitted law as a law file (loss --law FILE)")
-      ("name", po::value<std::string>(), "the fitted law's name (default LAW-fit)")
-      ("expansion-rate", po::value<std::string>(),
-       "krajewski: the expansion rate the runs share (recorded in --out)")
-      ("format", po::value<std::string>()->default_value("table"), "table|json|csv");
+  o.add_options()("runs", po::value<std::string>(), "the runs CSV (positional)")(
+      "law", po::value<std::string>(), "form or law to fit (required)")(
+      "bootstrap", po::value<std::string>(), "bootstrap resamples (default 200)")(
+      "seed", po::value<std::string>(), "bootstrap seed (default 1)")(
+      "confidence", po::value<std::string>(), "interval level, 0..1 (default 0.95)")(
+      "out", po::value<std::string>(), "write the fitted law as a law file (loss --law FILE)")(
+      "name", po::value<std::string>(), "the fitted law's name (default LAW-fit)")(
+      "expansion-rate", po::value<std::string>(),
+      "krajewski: the expansion rate the runs share (recorded in --out)")(
+      "format", po::value<std::string>()->default_value("table"), "table|json|csv");
   po::positional_options_description positional;
   positional.add("runs", 1);
   auto parsed = parse_verb_args(args, o, kFitUsage, &positional);
@@ -255,7 +276,20 @@ int run_fit(const std::vector<std::string>& args) {
     base.params_counted = base.form == laws::Form::krajewski ? laws::ParamCount::non_embedding
                                                              : laws::ParamCount::total;
   } else {
-    base = io::load_law(law_name, {}, false);
+    try {
+      base = io::load_law(law_name, {}, false);
+    } catch (const io::InputError& e) {
+      if (e.source() != "--law") throw;
+      // Neither a preset nor a file: name the forms too.
+      std::vector<std::string> names = laws::form_names();
+      for (const auto& p : io::list_presets("laws")) names.push_back(p.name);
+      std::string rule = "'" + law_name +
+                         "' is not a form (kaplan, chinchilla, clark, krajewski, joint), a law "
+                         "preset or a law file";
+      const std::string hint = io::did_you_mean(law_name, names);
+      if (!hint.empty()) rule += "; did you mean '" + hint + "'?";
+      throw io::InputError("--law", "", rule);
+    }
   }
   if (has(vm, "expansion-rate")) {
     if (base.form != laws::Form::krajewski)
@@ -264,18 +298,24 @@ int run_fit(const std::vector<std::string>& args) {
   }
 
   laws::FitOptions options;
-  if (has(vm, "bootstrap")) options.bootstrap_samples = static_cast<int>(int_flag(vm, "bootstrap", 0, 100000));
+  if (has(vm, "bootstrap"))
+    options.bootstrap_samples = static_cast<int>(int_flag(vm, "bootstrap", 0, 100000));
   if (has(vm, "seed"))
     options.seed = static_cast<std::uint64_t>(int_flag(vm, "seed", 0, INT64_MAX));
   if (has(vm, "confidence")) {
     options.confidence = number_flag(vm, "confidence", 0, true);
-    if (!(options.confidence < 1))
-      throw io::InputError("--confidence", "value", "must be below 1");
+    if (!(options.confidence < 1)) throw io::InputError("--confidence", "value", "must be below 1");
   }
 
   const std::string path = text_of(vm, "runs");
   const io::RunsTable runs = io::read_runs_csv(path, base.form);
-  laws::FitResult result = laws::fit(base.form, runs.runs, options);
+  laws::FitResult result;
+  try {
+    result = laws::fit(base.form, runs.runs, options);
+  } catch (const std::runtime_error& e) {
+    // No start gave a finite objective: the runs do not fit this form at all.
+    throw io::InputError(path, "rows", std::string("cannot be fitted: ") + e.what());
+  }
 
   if (has(vm, "out")) {
     laws::Law fitted = laws::to_law(result, base);
@@ -288,9 +328,15 @@ int run_fit(const std::vector<std::string>& args) {
   }
   std::string text;
   switch (format) {
-    case Format::table: text = io::render_fit_table(result, base, runs, path); break;
-    case Format::json: text = io::render_fit_json(result, base, runs, path); break;
-    case Format::csv: text = io::render_fit_csv(result); break;
+    case Format::table:
+      text = io::render_fit_table(result, base, runs, path);
+      break;
+    case Format::json:
+      text = io::render_fit_json(result, base, runs, path);
+      break;
+    case Format::csv:
+      text = io::render_fit_csv(result);
+      break;
   }
   std::cout << text;
   return 0;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/laws_verbs.hpp"
 #include "cli/verbs.hpp"
 #include "io/errors.hpp"
 
@@ -15,10 +16,13 @@ const char* kUsage =
     "usage: moesim VERB [flags]   (moesim VERB --help for the flags of a verb)\n\n"
     "verbs:\n"
     "  estimate    analytic prediction for one model, cluster and layout\n"
+    "  optimize    search every layout of a model on a cluster; rank by time, cost or energy\n"
+    "  loss        evaluate a scaling law (--law NAME); --optimal --flops C for the optimum\n"
+    "  fit         fit a scaling law to a CSV of runs, with bootstrap confidence intervals\n"
+    "  validate    regenerate the validation tables (docs/validation.md)\n"
     "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
     "  help        this text\n\n"
-    "planned (not in this version): simulate, optimize, loss, fit, plan, sweep, plot,\n"
-    "collective, calibrate, validate\n";
+    "planned (not in this version): simulate, plan, sweep, plot, collective, calibrate\n";
 
 }  // namespace
 
@@ -34,8 +38,11 @@ int main(int argc, char** argv) {
   try {
     if (verb == "estimate") return cli::run_estimate(args);
     if (verb == "presets") return cli::run_presets(args);
-    for (const char* planned : {"simulate", "optimize", "loss", "fit", "plan", "sweep", "plot",
-                                "collective", "calibrate", "validate"}) {
+    if (verb == "optimize") return cli::run_optimize(args);
+    if (verb == "validate") return cli::run_validate(args);
+    if (verb == "loss") return cli::run_loss(args);
+    if (verb == "fit") return cli::run_fit(args);
+    for (const char* planned : {"simulate", "plan", "sweep", "plot", "collective", "calibrate"}) {
       if (verb == planned) {
         std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
         return 1;

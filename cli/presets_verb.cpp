@@ -43,17 +43,8 @@ int run_presets(const std::vector<std::string>& args) {
   if (action == "show") {
     if (!vm->count("name")) throw io::InputError("command line", "presets show", "needs a NAME");
     const std::string name = (*vm)["name"].as<std::string>();
-    std::string k = kind;
-    if (k.empty()) {
-      std::vector<std::string> names;
-      for (const auto& p : io::list_presets()) {
-        if (p.name == name) {
-          k = p.kind;
-          break;
-        }
-      }
-      if (k.empty()) k = "models";  // preset_text then reports the unknown name with a hint
-    }
+    // An empty kind searches every kind (with a did-you-mean across all of them).
+    const std::string& k = kind;
     std::cout << io::preset_text(k, name);
     return 0;
   }

@@ -8,5 +8,7 @@ namespace moesim::cli {
 
 int run_estimate(const std::vector<std::string>& args);
 int run_presets(const std::vector<std::string>& args);
+int run_optimize(const std::vector<std::string>& args);
+int run_validate(const std::vector<std::string>& args);
 
 }  // namespace moesim::cli

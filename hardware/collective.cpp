@@ -89,7 +89,7 @@ Estimate torus_phase(const GroupStructure& g, double bytes) noexcept {
   for (int r = 0; r < d; ++r) {
     const int dim = active[r];
     e.transfer_s = std::max(e.transfer_s, div_or_inf(load[dim], g.dim_ring_bw_Bps[dim]));
-    e.latency_s += (g.extent[dim] - 1) * g.spacing[dim] * g.hop_latency_s;
+    e.latency_s += (g.extent[dim] - 1) * g.step_hops[dim] * g.hop_latency_s;
   }
   return e;
 }
@@ -307,14 +307,17 @@ void analyze_torus(const Topology& topo, std::span<const int> devices, int domai
   if (!g.box) {
     // Not a (strided) box: a line of `members` ranks whose neighbours sit as far apart as
     // the farthest consecutive pair in rank order; one link each way.
-    int far = 1, prev = -1;
+    int far = 1, prev = -1, head = -1;
     for (int dev : devices) {
       if (topo.location(dev).domain != domain) continue;
       if (prev >= 0) far = std::max(far, torus_distance(topo, prev, dev));
+      if (head < 0) head = dev;
       prev = dev;
     }
+    const int closing = std::max(far, torus_distance(topo, prev, head));
     g.extent = {members, 1, 1};
     g.spacing = {far, 1, 1};
+    g.step_hops = {closing, 1, 1};
     const double share = siblings ? far : 1;
     g.dim_ring_bw_Bps = {b / share, 0, 0};
     g.dim_bisection_Bps = {b / share, 0, 0};
@@ -322,7 +325,7 @@ void analyze_torus(const Topology& topo, std::span<const int> devices, int domai
     g.torus_dims_used = members > 1 ? 1 : 0;
     g.diameter_hops = (members - 1) * far;
     g.local_bw_Bps = b / share;
-    g.local_latency_s = far * l.latency_s;
+    g.local_latency_s = closing * l.latency_s;
     return;
   }
   int used = 0, max_share = 1;
@@ -343,21 +346,32 @@ void analyze_torus(const Topology& topo, std::span<const int> devices, int domai
     g.dim_bisection_Bps[i] = (members / m) * (closes ? 2 : 1) * b / share;
     g.injection_bw_Bps += (closes || m > 2 ? 2 : 1) * b / share;
     g.diameter_hops += (closes ? m / 2 : m - 1) * s;
+    // A step of a ring that does not close waits for its return message across the line.
+    g.step_hops[i] = closes ? s : (m - 1) * s;
     hamiltonian = hamiltonian || closes || m % 2 == 0;
   }
   g.torus_dims_used = used;
   int max_spacing = 1;
   for (int i = 0; i < 3; ++i)
     if (g.extent[i] > 1) max_spacing = std::max(max_spacing, g.spacing[i]);
+  g.local_latency_s = max_spacing * l.latency_s;
   if (used == 1) {
     for (int i = 0; i < 3; ++i)
-      if (g.extent[i] > 1) g.local_bw_Bps = g.dim_ring_bw_Bps[i];
+      if (g.extent[i] > 1) {
+        g.local_bw_Bps = g.dim_ring_bw_Bps[i];
+        g.local_latency_s = g.step_hops[i] * l.latency_s;
+      }
   } else if (used > 1) {
     // A Hamiltonian cycle over nearest neighbours exists when a side is even or wraps; two
-    // counter-rotating copies then use both directions of every link on it.
+    // counter-rotating copies then use both directions of every link on it. Otherwise the
+    // ring closes with a hop across the box.
     g.local_bw_Bps = (hamiltonian ? 2 : 1) * b / max_share;
+    if (!hamiltonian) {
+      int across = 0;
+      for (int i = 0; i < 3; ++i) across = std::max(across, (g.extent[i] - 1) * g.spacing[i]);
+      g.local_latency_s = across * l.latency_s;
+    }
   }
-  g.local_latency_s = max_spacing * l.latency_s;
 }
 
 }  // namespace
@@ -495,10 +509,13 @@ GroupStructure analyze_group(const Topology& topo, std::span<const int> devices,
     g.net_bw_rank_Bps = nic / active;
     g.net_bw_domain_Bps = k * g.net_bw_rank_Bps;
     g.net_latency_s = level * so.link.latency_s;
+    // On a rail-optimized tree a message to another rail first crosses the scale-up fabric
+    // to the GPU on the destination's rail (NCCL PXN).
+    const bool rails = so.kind == ScaleOutKind::rail_optimized_fat_tree;
+    if (rails && k > 1) g.net_latency_s += su.link.latency_s;
     // All-to-all through oversubscribed leaves: what leaves a leaf group must fit its
     // up-links (leaf_up ports) when every active endpoint under it sends at NIC rate.
     if (touched > 1 && level >= 2 && topo.leaf_up_ports() > 0 && n > k) {
-      const bool rails = so.kind == ScaleOutKind::rail_optimized_fat_tree;
       const double up_capacity =
           topo.leaf_up_ports() * so.link.bandwidth_Bps * so.link.efficiency;
       double factor = 1;
@@ -532,6 +549,10 @@ GroupStructure analyze_group(const Topology& topo, std::span<const int> devices,
   } else {
     g.p2p_bw_Bps = g.net_bw_rank_Bps;
     g.p2p_latency_s = network_level(topo, a, b) * spec.scale_out.link.latency_s;
+    const int per_nic = topo.devices_per_nic();
+    if (spec.scale_out.kind == ScaleOutKind::rail_optimized_fat_tree &&
+        loc[a].local / per_nic != loc[b].local / per_nic)
+      g.p2p_latency_s += su.link.latency_s;  // PXN hop to the destination's rail
   }
   return g;
 }
@@ -691,8 +712,9 @@ struct Flow {
   double bytes;
 };
 
-// One step: every flow routed; flows on the same link share it. Returns the step's time:
-// slowest link (bytes / effective bandwidth) plus longest path latency.
+// One step: every flow routed (split evenly over equal-cost paths); flows on the same link
+// share it. Returns the step's time: slowest link (bytes / effective bandwidth) plus the
+// longest path latency.
 class StepEvaluator {
  public:
   explicit StepEvaluator(const Topology& t) : topo_(t), router_(t), load_(t.directed_link_count(), 0) {}
@@ -701,12 +723,10 @@ class StepEvaluator {
     double latency = 0;
     for (const Flow& f : flows) {
       if (f.src == f.dst || f.bytes <= 0) continue;
-      double lat = 0;
-      for (int id : router_.route(f.src, f.dst)) {
+      const double lat = router_.spread(f.src, f.dst, [&](int id, double fraction) {
         if (load_[id] == 0) touched_.push_back(id);
-        load_[id] += f.bytes;
-        lat += topo_.link(id).latency_s;
-      }
+        load_[id] += f.bytes * fraction;
+      });
       latency = std::max(latency, lat);
     }
     double transfer = 0;

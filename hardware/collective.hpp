@@ -94,6 +94,7 @@ struct GroupStructure {
   int torus_dims_used = 0;                // dimensions with extent > 1
   std::array<int, 3> extent = {1, 1, 1};  // ranks along each dimension
   std::array<int, 3> spacing = {1, 1, 1};  // links between neighbouring ranks
+  std::array<int, 3> step_hops = {1, 1, 1};  // links a ring step's longest message crosses
   std::array<double, 3> dim_ring_bw_Bps = {0, 0, 0};   // bidirectional ring per dimension
   std::array<double, 3> dim_bisection_Bps = {0, 0, 0};  // across the middle, one direction
   double injection_bw_Bps = 0;  // all of a rank's torus links, one direction

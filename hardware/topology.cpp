@@ -241,7 +241,7 @@ void Topology::build_network() {
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return endpoints[a].rail < endpoints[b].rail; });
   std::vector<std::vector<int>> leaf_members;
-  std::vector<int> leaf_group;  // by leaf: the leaf's position within its rail
+  std::vector<int> leaf_group, leaf_rail;  // by leaf: position within its rail, and the rail
   int current_rail = -1, position = 0;
   for (int idx : order) {
     const bool new_rail = rails && endpoints[idx].rail != current_rail;
@@ -250,46 +250,60 @@ void Topology::build_network() {
         static_cast<int>(leaf_members.back().size()) >= leaf_down_) {
       leaf_members.emplace_back();
       leaf_group.push_back(position++);
+      leaf_rail.push_back(rails ? endpoints[idx].rail : 0);
     }
     current_rail = endpoints[idx].rail;
     leaf_members.back().push_back(idx);
   }
   leaves_ = static_cast<int>(leaf_members.size());
   // Pods: leaves under one set of spines. Two tiers: one pod. Three tiers: a spine's
-  // down-ports (radix/2) bound the leaves per pod.
-  const int pod_leaves = tiers == 2 ? leaves_ : std::max(1, radix / 2);
-  const int pods = (leaves_ + pod_leaves - 1) / pod_leaves;
+  // down-ports (radix/2) bound the leaves per pod, and on a rail-optimized tree a pod holds
+  // one rail's leaves (the rail's spine group); cores join the pods.
+  const int pod_leaves = tiers == 2 ? std::max(1, leaves_) : std::max(1, radix / 2);
+  int rail_leaves = 0;
+  for (int g : leaf_group) rail_leaves = std::max(rail_leaves, g + 1);
+  const int pods_per_rail = (rail_leaves + pod_leaves - 1) / pod_leaves;
+  std::vector<int> pod_of(leaves_);
+  int pods = 0;
+  for (int i = 0; i < leaves_; ++i) {
+    pod_of[i] = tiers == 2 ? 0
+                : rails    ? leaf_rail[i] * pods_per_rail + leaf_group[i] / pod_leaves
+                           : i / pod_leaves;
+    pods = std::max(pods, pod_of[i] + 1);
+  }
+  std::vector<std::vector<int>> pod_members(pods);
   std::vector<int> leaf_vertex(leaves_);
   for (int i = 0; i < leaves_; ++i) {
     leaf_vertex[i] = add_vertex(NodeKind::switch_node, 1);
+    pod_members[pod_of[i]].push_back(i);
     for (int idx : leaf_members[i])
-      attach(endpoints[idx], leaf_vertex[i], rails ? leaf_group[i] : i, i / pod_leaves);
+      attach(endpoints[idx], leaf_vertex[i], rails ? leaf_group[i] : i, pod_of[i]);
   }
   if (leaves_ == 1) return;  // a single leaf needs no spine
   const double port = l.bandwidth_Bps;
   std::vector<std::vector<int>> pod_spines(pods);
   for (int p = 0; p < pods; ++p) {
-    const int first = p * pod_leaves, last = std::min(leaves_, first + pod_leaves);
-    if (last - first == 1 && pods == 1) break;
+    if (pod_members[p].empty() || (pod_members[p].size() == 1 && pods == 1)) continue;
     // One spine per leaf up-port, each leaf with one link to each spine of its pod. A spine
     // vertex of a two-tier tree larger than the radix stands for several switches.
     for (int s = 0; s < leaf_up_; ++s) {
       const int spine = add_vertex(NodeKind::switch_node, 2);
       pod_spines[p].push_back(spine);
-      for (int i = first; i < last; ++i)
+      for (int i : pod_members[p])
         add_link(leaf_vertex[i], spine, port, l.latency_s / 2, l.efficiency,
                  LinkKind::scale_out);
     }
   }
   if (tiers < 3 || pods == 1) return;
   // Cores, one vertex per plane: spine s of every pod joins plane s with as much bandwidth
-  // up as the spine has down (non-blocking above the leaves).
+  // up as the spine has down (non-blocking above the leaves). A pod of one leaf still gets
+  // its spines, so that every pod reaches the cores the same way.
   for (int s = 0; s < leaf_up_; ++s) {
     const int core = add_vertex(NodeKind::switch_node, 3);
     for (int p = 0; p < pods; ++p) {
-      const int first = p * pod_leaves, last = std::min(leaves_, first + pod_leaves);
-      add_link(pod_spines[p][s], core, port * (last - first), l.latency_s / 2, l.efficiency,
-               LinkKind::scale_out);
+      if (pod_spines[p].empty()) continue;
+      add_link(pod_spines[p][s], core, port * pod_members[p].size(), l.latency_s / 2,
+               l.efficiency, LinkKind::scale_out);
     }
   }
 }
@@ -395,6 +409,66 @@ const std::vector<int>& Router::route(int a, int b) {
     u = topo_.ends_[id].second;
   }
   return path_;
+}
+
+double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& out) {
+  out.clear();
+  if (a == b) return 0;
+  const bool in_slice =
+      topo_.torus() && topo_.locations_[a].domain == topo_.locations_[b].domain;
+  if (in_slice) {
+    double latency = 0;
+    for (int id : topo_.torus_route(a, b)) {
+      out.emplace_back(id, 1.0);
+      latency += topo_.links_[id].latency_s;
+    }
+    return latency;
+  }
+  const auto& dist = distances_to(b);
+  if (!std::isfinite(dist[a])) return 0;
+  const auto& g = topo_.graph_;
+  // Push the message down the shortest-path DAG toward b, vertices in order of decreasing
+  // distance, splitting evenly among the equal-cost next hops (scale-up hops first, as in
+  // route()).
+  amount_.assign(boost::num_vertices(g), 0);
+  auto farther = [&](int u, int v) { return dist[u] < dist[v]; };
+  std::vector<int> heap = {a};
+  amount_[a] = 1;
+  std::vector<int> next;
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), farther);
+    const int u = heap.back();
+    heap.pop_back();
+    if (u == b) continue;
+    next.clear();
+    bool scale_up = false;
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
+      const LinkInfo& l = g[e];
+      const int v = static_cast<int>(boost::target(e, g));
+      if (std::abs(dist[v] + l.latency_s + kHopTieBreak_s - dist[u]) < kEqualCost_s) {
+        next.push_back(l.id);
+        scale_up = scale_up || l.kind == LinkKind::scale_up;
+      }
+    }
+    if (scale_up)
+      std::erase_if(next, [&](int id) { return topo_.links_[id].kind != LinkKind::scale_up; });
+    const double share = amount_[u] / std::max<std::size_t>(1, next.size());
+    for (int id : next) {
+      out.emplace_back(id, share);
+      const int v = topo_.ends_[id].second;
+      if (amount_[v] == 0) {
+        heap.push_back(v);
+        std::push_heap(heap.begin(), heap.end(), farther);
+      }
+      amount_[v] += share;
+    }
+    amount_[u] = 0;
+  }
+  amount_[b] = 0;
+  // Latency: every equal-cost path has the same length; walk one.
+  double latency = 0;
+  for (int id : route(a, b)) latency += topo_.links_[id].latency_s;
+  return latency;
 }
 
 int Topology::diameter() const {

@@ -154,12 +154,28 @@ class Router {
   explicit Router(const Topology& topology) : topo_(topology) {}
   // As Topology::route.
   const std::vector<int>& route(int a, int b);
+  // Splits a message over every equal-cost path (adaptive routing, as a fluid model of a
+  // multi-path fabric): calls visit(link id, fraction of the bytes) for each link used, and
+  // returns the path latency. Tori inside a slice: the single dimension-order path.
+  template <class Visit>
+  double spread(int a, int b, Visit&& visit);
 
  private:
+  double spread_impl(int a, int b, std::vector<std::pair<int, double>>& out);
+
   const std::vector<double>& distances_to(int b);
   const Topology& topo_;
   std::unordered_map<int, std::vector<double>> cache_;  // destination -> distances
   std::vector<int> path_;
+  std::vector<std::pair<int, double>> shares_;
+  std::vector<double> amount_;
 };
+
+template <class Visit>
+double Router::spread(int a, int b, Visit&& visit) {
+  const double latency = spread_impl(a, b, shares_);
+  for (const auto& [id, fraction] : shares_) visit(id, fraction);
+  return latency;
+}
 
 }  // namespace moesim::hw

@@ -20,24 +20,24 @@ using detail::join_path;
 using detail::json;
 
 const std::vector<std::string> kAcceleratorKeys = {
-    "name", "vendor",   "source",             "peak",           "hbm", "hbm_bandwidth",
-    "onchip_memory",    "tdp",                "idle_power",     "price_per_hour_usd",
-    "cores_per_chip",   "gemm",               "memory"};
+    "name",           "vendor",        "source", "peak",       "hbm",
+    "hbm_bandwidth",  "onchip_memory", "tdp",    "idle_power", "price_per_hour_usd",
+    "cores_per_chip", "gemm",          "memory"};
 const std::vector<std::string> kPeakKeys = {"fp32", "tf32", "bf16", "fp8", "fp4"};
-const std::vector<std::string> kGemmKeys = {"max_fraction",  "half_intensity_flop_per_byte",
+const std::vector<std::string> kGemmKeys = {"max_fraction",   "half_intensity_flop_per_byte",
                                             "half_work_flop", "wave_tile_m",
                                             "wave_tile_n",    "compute_units"};
 const std::vector<std::string> kMemoryKeys = {"max_fraction", "half_bytes"};
 
-const std::vector<std::string> kClusterKeys = {"name",      "source",    "notes",
-                                               "accelerator", "devices", "scale_up",
-                                               "scale_out", "pue"};
-const std::vector<std::string> kScaleUpKeys = {"kind",       "devices_per_domain",
-                                               "torus_dims", "wraparound",
-                                               "subslice_wraparound", "subslice_multiple",
-                                               "link"};
-const std::vector<std::string> kScaleOutKeys = {"kind", "nics_per_domain", "oversubscription",
-                                                "tiers", "link"};
+const std::vector<std::string> kClusterKeys = {"name",    "source",   "notes",     "accelerator",
+                                               "devices", "scale_up", "scale_out", "pue"};
+const std::vector<std::string> kScaleUpKeys = {
+    "kind",       "devices_per_domain",  "torus_dims",
+    "wraparound", "subslice_wraparound", "subslice_multiple",
+    "link",       "switch_reduction"};
+const std::vector<std::string> kScaleOutKeys = {"kind",  "nics_per_domain", "oversubscription",
+                                                "tiers", "link",            "switch_radix"};
+const std::vector<std::string> kSwitchReductionKeys = {"efficiency", "source"};
 const std::vector<std::string> kLinkKeys = {"bandwidth", "latency", "efficiency", "source"};
 
 // In the order of hw::ScaleUpKind and hw::ScaleOutKind.
@@ -117,8 +117,7 @@ hw::Accelerator read_accelerator(const Checker& ck, const json& obj, const std::
   a.onchip_bytes = opt_quantity(ck, obj, prefix, "onchip_memory", parse_bytes, true, 0);
   a.tdp_w = opt_quantity(ck, obj, prefix, "tdp", parse_power_w, true, 0);
   a.idle_w = opt_quantity(ck, obj, prefix, "idle_power", parse_power_w, true, 0);
-  if (a.tdp_w > 0 && a.idle_w > a.tdp_w)
-    ck.fail(join_path(prefix, "idle_power"), "exceeds tdp");
+  if (a.tdp_w > 0 && a.idle_w > a.tdp_w) ck.fail(join_path(prefix, "idle_power"), "exceeds tdp");
   a.price_per_hour_usd = opt_number(ck, obj, prefix, "price_per_hour_usd", true, 0);
   a.cores_per_chip = opt_small_int(ck, obj, prefix, "cores_per_chip", 1, 1);
 
@@ -128,8 +127,8 @@ hw::Accelerator read_accelerator(const Checker& ck, const json& obj, const std::
     ck.check_keys(*g, path, kGemmKeys);
     auto& e = a.gemm;
     e.max_fraction = opt_fraction(ck, *g, path, "max_fraction", e.max_fraction);
-    e.half_intensity_flop_per_byte = opt_number(ck, *g, path, "half_intensity_flop_per_byte",
-                                                true, e.half_intensity_flop_per_byte);
+    e.half_intensity_flop_per_byte = opt_number(ck, *g, path, "half_intensity_flop_per_byte", true,
+                                                e.half_intensity_flop_per_byte);
     e.half_work_flop =
         opt_quantity(ck, *g, path, "half_work_flop", parse_count, true, e.half_work_flop);
     e.wave_tile_m = opt_number(ck, *g, path, "wave_tile_m", false, e.wave_tile_m);
@@ -291,8 +290,8 @@ hw::Accelerator cluster_accelerator(const Checker& ck, const json& root,
   const json& a = ck.require(root, "", "accelerator");
   if (a.is_object()) return read_accelerator(ck, a, "accelerator", "accelerator");
   if (!a.is_string())
-    ck.fail("accelerator", "expected a preset name, a file or an object, got " +
-                               detail::describe(a));
+    ck.fail("accelerator",
+            "expected a preset name, a file or an object, got " + detail::describe(a));
   const std::string name = a.get<std::string>();
   if (auto preset = detail::find_preset("accelerators", name))
     return parse_accelerator(preset->text, preset->source);
@@ -366,11 +365,10 @@ hw::ClusterSpec parse_cluster_in(std::string_view json_text, const std::string& 
       rules.subslice_multiple = opt_small_int(ck, su, "scale_up", "subslice_multiple", 1, 0);
       rules.pod_dims = s.torus_dims;
     } else {
-      for (const char* key : {"torus_dims", "wraparound", "subslice_wraparound",
-                              "subslice_multiple"})
+      for (const char* key :
+           {"torus_dims", "wraparound", "subslice_wraparound", "subslice_multiple"})
         if (Checker::find(su, key))
-          ck.fail(join_path("scale_up", key),
-                  "applies only to scale_up.kind torus2d or torus3d");
+          ck.fail(join_path("scale_up", key), "applies only to scale_up.kind torus2d or torus3d");
       s.wraparound = false;
       s.devices_per_domain = s.kind == hw::ScaleUpKind::none
                                  ? opt_small_int(ck, su, "scale_up", "devices_per_domain", 1, 1)
@@ -379,6 +377,17 @@ hw::ClusterSpec parse_cluster_in(std::string_view json_text, const std::string& 
     // A domain without a fabric needs no link.
     if (s.kind != hw::ScaleUpKind::none || Checker::find(su, "link"))
       s.link = read_link(ck, su, "scale_up");
+    // In-switch reduction (NVLink SHARP): only an NVSwitch domain has a switch to reduce in.
+    if (const json* r = Checker::find(su, "switch_reduction")) {
+      const std::string path = "scale_up.switch_reduction";
+      if (s.kind != hw::ScaleUpKind::nvswitch)
+        ck.fail(path, "applies only when scale_up.kind is nvswitch");
+      ck.require_object(*r, path);
+      ck.check_keys(*r, path, kSwitchReductionKeys);
+      ck.require(*r, path, "efficiency");
+      s.switch_reduction_efficiency = opt_fraction(ck, *r, path, "efficiency", 0);
+      opt_string(ck, *r, path, "source", "");
+    }
   }
 
   // Scale-out network; absent means none.
@@ -395,7 +404,8 @@ hw::ClusterSpec parse_cluster_in(std::string_view json_text, const std::string& 
       s.kind = static_cast<hw::ScaleOutKind>(
           ck.choice(ck.require(*so, "scale_out", "kind"), "scale_out.kind", kScaleOutKinds));
       if (s.kind == hw::ScaleOutKind::none) {
-        for (const char* key : {"nics_per_domain", "oversubscription", "tiers", "link"})
+        for (const char* key :
+             {"nics_per_domain", "oversubscription", "tiers", "link", "switch_radix"})
           if (Checker::find(*so, key))
             ck.fail(join_path("scale_out", key), "applies only when scale_out.kind is not none");
         s.nics_per_domain = 0;
@@ -406,14 +416,19 @@ hw::ClusterSpec parse_cluster_in(std::string_view json_text, const std::string& 
           ck.fail("scale_out.oversubscription",
                   "must be at least 1 (got " + (*so)["oversubscription"].dump() + ")");
         s.tiers = opt_small_int(ck, *so, "scale_out", "tiers", 1, s.tiers);
+        if (s.tiers > 3)
+          ck.fail("scale_out.tiers", std::to_string(s.tiers) + " exceeds 3 (leaf, spine, core)");
+        s.switch_radix = opt_small_int(ck, *so, "scale_out", "switch_radix", 4, s.switch_radix);
+        if (s.switch_radix > 4096)
+          ck.fail("scale_out.switch_radix", std::to_string(s.switch_radix) + " is too large");
         s.link = read_link(ck, *so, "scale_out");
       }
     }
   }
 
   // Whole domains only for a torus; any count for switched domains.
-  const bool torus = c.scale_up.kind == hw::ScaleUpKind::torus2d ||
-                     c.scale_up.kind == hw::ScaleUpKind::torus3d;
+  const bool torus =
+      c.scale_up.kind == hw::ScaleUpKind::torus2d || c.scale_up.kind == hw::ScaleUpKind::torus3d;
   if (torus && c.devices % c.scale_up.devices_per_domain != 0)
     ck.fail("devices", std::to_string(c.devices) + " is not a whole number of " +
                            std::to_string(c.scale_up.devices_per_domain) + "-chip torus slices");
@@ -424,7 +439,8 @@ hw::ClusterSpec parse_cluster_in(std::string_view json_text, const std::string& 
 
   if (devices) {
     const int n = *devices;
-    if (n < 1) throw InputError("--devices", "", "must be positive (got " + std::to_string(n) + ")");
+    if (n < 1)
+      throw InputError("--devices", "", "must be positive (got " + std::to_string(n) + ")");
     if (torus) {
       resize_torus(c, n, rules);
     } else {
@@ -435,9 +451,8 @@ hw::ClusterSpec parse_cluster_in(std::string_view json_text, const std::string& 
                              c.name + ", which has no scale_out network");
       c.devices = n;
       if (n > c.scale_up.devices_per_domain && n % c.scale_up.devices_per_domain != 0)
-        append_note(c, "--devices " + std::to_string(n) + " fills " +
-                           std::to_string(c.domains()) + " domains of " +
-                           std::to_string(c.scale_up.devices_per_domain) +
+        append_note(c, "--devices " + std::to_string(n) + " fills " + std::to_string(c.domains()) +
+                           " domains of " + std::to_string(c.scale_up.devices_per_domain) +
                            "; the last one is partly used");
     }
   }

@@ -39,8 +39,8 @@ std::string parse_error_reason(const std::string& what) {
 struct Frame {
   bool is_object = true;
   std::set<std::string> keys;
-  std::string key;         // last key seen (objects)
-  std::size_t index = 0;   // next element index (arrays)
+  std::string key;        // last key seen (objects)
+  std::size_t index = 0;  // next element index (arrays)
 };
 
 std::string frames_path(const std::vector<Frame>& frames) {
@@ -109,15 +109,19 @@ std::string join_path(const std::string& prefix, const std::string& key) {
 
 std::string describe(const json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "an object";
+    case json::value_t::array:
+      return "an array";
     case json::value_t::string: {
       std::string s = value.dump();
       if (s.size() > 40) s = s.substr(0, 37) + "...\"";
       return "the string " + s;
     }
-    default: return value.dump();
+    default:
+      return value.dump();
   }
 }
 
@@ -163,7 +167,8 @@ void Checker::check_keys(const json& object, const std::string& path,
   }
 }
 
-std::int64_t Checker::integer(const json& value, const std::string& path, std::int64_t min) const {
+std::int64_t Checker::integer(const json& value, const std::string& path, std::int64_t min,
+                              std::int64_t max) const {
   std::int64_t v = 0;
   if (value.is_number_integer() && !value.is_number_unsigned()) {
     v = value.get<std::int64_t>();
@@ -186,6 +191,8 @@ std::int64_t Checker::integer(const json& value, const std::string& path, std::i
     if (min == 0) fail(path, "must not be negative (got " + std::to_string(v) + ")");
     fail(path, "must be at least " + std::to_string(min) + " (got " + std::to_string(v) + ")");
   }
+  if (v > max)
+    fail(path, "must be at most " + std::to_string(max) + " (got " + std::to_string(v) + ")");
   return v;
 }
 

@@ -42,8 +42,9 @@ class Checker {
   void check_keys(const json& object, const std::string& path,
                   const std::vector<std::string>& allowed) const;
 
-  // Values. `min` bounds integers and numbers below ("must be positive" for 1).
-  std::int64_t integer(const json& value, const std::string& path, std::int64_t min) const;
+  // Values. `min` bounds integers and numbers below ("must be positive" for 1), `max` above.
+  std::int64_t integer(const json& value, const std::string& path, std::int64_t min,
+                       std::int64_t max = INT64_MAX) const;
   double number(const json& value, const std::string& path, bool allow_zero) const;
   bool boolean(const json& value, const std::string& path) const;
   std::string string(const json& value, const std::string& path) const;

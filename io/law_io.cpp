@@ -23,24 +23,27 @@ using detail::json;
 using nlohmann::ordered_json;
 namespace laws = model::laws;
 
-const std::vector<std::string> kLawKeys = {"name",        "form",           "description",
-                                           "source",      "params_counted", "coefficients",
-                                           "fitted_range", "expansion_rate", "moe_every",
-                                           "checks"};
+const std::vector<std::string> kLawKeys = {
+    "name",         "form",         "description",    "source",    "params_counted",
+    "coefficients", "fitted_range", "expansion_rate", "moe_every", "checks"};
 const std::vector<std::string> kRangeKeys = {"params", "tokens", "experts", "granularity"};
-const std::vector<std::string> kCheckKeys = {"params", "tokens", "experts", "granularity",
-                                             "loss"};
-const std::vector<std::string> kColumns = {"params",      "params_active", "tokens", "loss",
-                                           "experts",     "granularity",   "name"};
+const std::vector<std::string> kCheckKeys = {"params", "tokens", "experts", "granularity", "loss"};
+const std::vector<std::string> kColumns = {"params",  "params_active", "tokens", "loss",
+                                           "experts", "granularity",   "name"};
 
 // The N each paper counts (docs/laws.md), used when a law file does not say.
 laws::ParamCount default_param_count(laws::Form form) {
   switch (form) {
-    case laws::Form::kaplan: return laws::ParamCount::non_embedding;
-    case laws::Form::chinchilla: return laws::ParamCount::total;
-    case laws::Form::clark: return laws::ParamCount::dense_base;
-    case laws::Form::krajewski: return laws::ParamCount::non_embedding;
-    case laws::Form::joint: return laws::ParamCount::active;
+    case laws::Form::kaplan:
+      return laws::ParamCount::non_embedding;
+    case laws::Form::chinchilla:
+      return laws::ParamCount::total;
+    case laws::Form::clark:
+      return laws::ParamCount::dense_base;
+    case laws::Form::krajewski:
+      return laws::ParamCount::non_embedding;
+    case laws::Form::joint:
+      return laws::ParamCount::active;
   }
   return laws::ParamCount::total;
 }
@@ -76,8 +79,8 @@ void apply_coefficient_set(laws::Law& law, const std::string& set) {
   const std::string text = set.substr(eq + 1);
   const auto& names = laws::coefficient_names(law.form);
   if (std::find(names.begin(), names.end(), name) == names.end()) {
-    std::string rule = "'" + name + "' is not a coefficient of the " +
-                       laws::to_string(law.form) + " form";
+    std::string rule =
+        "'" + name + "' is not a coefficient of the " + laws::to_string(law.form) + " form";
     const std::string hint = did_you_mean(name, names);
     if (!hint.empty()) {
       rule += "; did you mean '" + hint + "'?";
@@ -155,7 +158,9 @@ std::string fmt(const char* format, double v) {
 }
 
 // 70e9 -> "70B", 5.76e23 -> "5.76e+23", 1.937 -> "1.937" (tables only).
-std::string human(double v) { return laws::short_number(v); }
+std::string human(double v) {
+  return laws::short_number(v);
+}
 
 void table_line(std::ostringstream& o, const std::string& key, const std::string& value) {
   o << "  " << key << std::string(key.size() < 26 ? 26 - key.size() : 1, ' ') << value << '\n';
@@ -182,17 +187,18 @@ model::laws::Law parse_law(std::string_view json_text, const std::string& source
   c.check_keys(doc, "", kLawKeys);
 
   laws::Law law;
-  law.form = static_cast<laws::Form>(
-      c.choice(c.require(doc, "", "form"), "form", laws::form_names()));
+  law.form =
+      static_cast<laws::Form>(c.choice(c.require(doc, "", "form"), "form", laws::form_names()));
   if (const json* v = Checker::find(doc, "name")) law.name = c.string(*v, "name");
   if (law.name.empty()) law.name = detail::default_name(source);
-  if (const json* v = Checker::find(doc, "description")) law.description = c.string(*v, "description");
+  if (const json* v = Checker::find(doc, "description"))
+    law.description = c.string(*v, "description");
   if (const json* v = Checker::find(doc, "source")) law.source = c.string(*v, "source");
   if (law.source.empty()) law.source = source;
   law.params_counted = default_param_count(law.form);
   if (const json* v = Checker::find(doc, "params_counted")) {
-    law.params_counted = static_cast<laws::ParamCount>(
-        c.choice(*v, "params_counted", laws::param_count_names()));
+    law.params_counted =
+        static_cast<laws::ParamCount>(c.choice(*v, "params_counted", laws::param_count_names()));
   }
 
   const json& coefs = c.require(doc, "", "coefficients");
@@ -218,7 +224,8 @@ model::laws::Law parse_law(std::string_view json_text, const std::string& source
       c.fail("expansion_rate", "applies to the krajewski form only");
     law.expansion_rate = c.number(*v, "expansion_rate", false);
   }
-  if (const json* v = Checker::find(doc, "moe_every")) law.moe_every = c.number(*v, "moe_every", false);
+  if (const json* v = Checker::find(doc, "moe_every"))
+    law.moe_every = c.number(*v, "moe_every", false);
   if (const json* v = Checker::find(doc, "checks")) {
     if (!v->is_array()) c.fail("checks", "expected an array, got " + detail::describe(*v));
     for (std::size_t i = 0; i < v->size(); ++i) {
@@ -314,10 +321,14 @@ void save_law(const std::string& path, const model::laws::Law& law) {
 std::vector<std::string> required_run_columns(model::laws::Form form) {
   switch (form) {
     case laws::Form::kaplan:
-    case laws::Form::chinchilla: return {"params", "tokens"};
-    case laws::Form::clark: return {"params", "experts"};
-    case laws::Form::krajewski: return {"params", "tokens", "granularity"};
-    case laws::Form::joint: return {"params_active", "tokens", "experts"};
+    case laws::Form::chinchilla:
+      return {"params", "tokens"};
+    case laws::Form::clark:
+      return {"params", "experts"};
+    case laws::Form::krajewski:
+      return {"params", "tokens", "granularity"};
+    case laws::Form::joint:
+      return {"params_active", "tokens", "experts"};
   }
   return {};
 }
@@ -328,8 +339,7 @@ RunsTable read_runs_csv(const std::string& path, model::laws::Form form) {
   return parse_runs_csv(*text, path, form);
 }
 
-RunsTable parse_runs_csv(std::string_view text, const std::string& source,
-                         model::laws::Form form) {
+RunsTable parse_runs_csv(std::string_view text, const std::string& source, model::laws::Form form) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
   std::vector<std::string> header;
   std::map<std::string, std::size_t> column;  // name -> index
@@ -359,7 +369,8 @@ RunsTable parse_runs_csv(std::string_view text, const std::string& source,
         if (std::find(kColumns.begin(), kColumns.end(), name) == kColumns.end()) {
           std::string rule = "unknown column '" + name + "'";
           const std::string hint = did_you_mean(name, kColumns);
-          rule += hint.empty() ? "; columns are " + join(kColumns) : "; did you mean '" + hint + "'?";
+          rule +=
+              hint.empty() ? "; columns are " + join(kColumns) : "; did you mean '" + hint + "'?";
           throw InputError(source, col, rule);
         }
         if (column.count(name)) throw InputError(source, col, "column '" + name + "' given twice");
@@ -370,8 +381,8 @@ RunsTable parse_runs_csv(std::string_view text, const std::string& source,
       need.push_back("loss");
       for (const auto& n : need) {
         if (column.count(n)) continue;
-        std::string rule = "missing column '" + n + "': the " +
-                           std::string(laws::to_string(form)) + " form needs " + join(need);
+        std::string rule = "missing column '" + n + "': the " + std::string(laws::to_string(form)) +
+                           " form needs " + join(need);
         if (n == "params_active" && column.count("params"))
           rule += " (its N is active parameters with embeddings: name that column params_active)";
         throw InputError(source, where + " (header)", rule);
@@ -382,8 +393,7 @@ RunsTable parse_runs_csv(std::string_view text, const std::string& source,
     if (fields.size() != header.size()) {
       throw InputError(source, where,
                        std::to_string(fields.size()) + " fields, but the header (line " +
-                           std::to_string(header_line) + ") has " +
-                           std::to_string(header.size()));
+                           std::to_string(header_line) + ") has " + std::to_string(header.size()));
     }
     laws::TrainingRun run;
     std::string name;
@@ -576,8 +586,8 @@ std::string render_fit_table(const model::laws::FitResult& fit, const model::law
                              const RunsTable& runs, const std::string& source) {
   render_fit_csv(fit);  // finiteness checks
   std::ostringstream o;
-  o << "moesim fit: " << laws::to_string(fit.form) << " form to " << runs.runs.size()
-    << " runs in " << source << "\n";
+  o << "moesim fit: " << laws::to_string(fit.form) << " form to " << runs.runs.size() << " runs in "
+    << source << "\n";
   o << "  Huber loss (delta " << fmt("%.3g", fit.huber_delta) << ") on log loss, " << fit.starts
     << " grid starts, Levenberg-Marquardt; N counts " << laws::to_string(law.params_counted)
     << " parameters\n\n";

@@ -40,8 +40,7 @@ struct RunsTable {
 // Columns the form needs, besides loss (e.g. joint: params_active, tokens, experts).
 std::vector<std::string> required_run_columns(model::laws::Form form);
 RunsTable read_runs_csv(const std::string& path, model::laws::Form form);
-RunsTable parse_runs_csv(std::string_view text, const std::string& source,
-                         model::laws::Form form);
+RunsTable parse_runs_csv(std::string_view text, const std::string& source, model::laws::Form form);
 
 // `moesim loss`: CLI.md keys loss.law and loss.value (and optimal.* for --optimal).
 Report make_loss_report(const model::laws::Law& law, const model::laws::LawEvaluation& ev,
@@ -49,8 +48,7 @@ Report make_loss_report(const model::laws::Law& law, const model::laws::LawEvalu
 Report make_optimal_report(const model::laws::Law& law, const model::laws::ComputeOptimal& o);
 std::string render_loss_table(const model::laws::Law& law, const model::laws::LawEvaluation& ev,
                               const std::string& model_name = "");
-std::string render_optimal_table(const model::laws::Law& law,
-                                 const model::laws::ComputeOptimal& o);
+std::string render_optimal_table(const model::laws::Law& law, const model::laws::ComputeOptimal& o);
 
 // `moesim fit`: coefficients with intervals and the residual table.
 std::string render_fit_json(const model::laws::FitResult& fit, const model::laws::Law& law,

@@ -66,7 +66,8 @@ void apply_set(json& root, const std::string& assignment, Checker& ck) {
     throw InputError("--set", assignment, "expected PATH=VALUE, e.g. moe.experts=64");
   const std::string path = trim(assignment.substr(0, eq));
   const std::string value_text = trim(assignment.substr(eq + 1));
-  if (path.empty()) throw InputError("--set", assignment, "expected PATH=VALUE, e.g. moe.experts=64");
+  if (path.empty())
+    throw InputError("--set", assignment, "expected PATH=VALUE, e.g. moe.experts=64");
 
   // Check the path against the schema, component by component.
   const auto& schema = model_schema();
@@ -110,15 +111,34 @@ void apply_set(json& root, const std::string& assignment, Checker& ck) {
   ck.blame(path, "--set");
 }
 
+// Upper bounds far beyond any published model, so that the cost arithmetic downstream
+// stays finite and fast (a loop over a billion layers is no answer).
+std::int64_t limit(const std::string& path) {
+  static const std::map<std::string, std::int64_t> limits = {{"layers", 100'000},
+                                                             {"vocab", 1'000'000'000},
+                                                             {"seq_len", 1'000'000'000},
+                                                             {"attention.heads", 1'000'000},
+                                                             {"attention.kv_heads", 1'000'000},
+                                                             {"moe.experts", 10'000'000},
+                                                             {"moe.top_k", 10'000'000},
+                                                             {"moe.every", 100'000},
+                                                             {"moe.first_dense_layers", 100'000},
+                                                             {"moe.shared_experts", 1'000'000}};
+  const auto it = limits.find(path);
+  return it == limits.end() ? 100'000'000 : it->second;  // widths: d_model, d_ff, ranks
+}
+
 std::int64_t opt_int(const Checker& ck, const json& obj, const std::string& prefix,
                      const std::string& key, std::int64_t min, std::int64_t fallback) {
   const json* v = Checker::find(obj, key);
-  return v ? ck.integer(*v, join_path(prefix, key), min) : fallback;
+  const std::string path = join_path(prefix, key);
+  return v ? ck.integer(*v, path, min, limit(path)) : fallback;
 }
 
 std::int64_t req_int(const Checker& ck, const json& obj, const std::string& prefix,
                      const std::string& key, std::int64_t min) {
-  return ck.integer(ck.require(obj, prefix, key), join_path(prefix, key), min);
+  const std::string path = join_path(prefix, key);
+  return ck.integer(ck.require(obj, prefix, key), path, min, limit(path));
 }
 
 bool opt_bool(const Checker& ck, const json& obj, const std::string& key, bool fallback) {
@@ -175,8 +195,7 @@ void read_attention(const Checker& ck, const json& root, model::ModelSpec& spec)
       const json* v = Checker::find(a, key);
       if (v && ck.integer(*v, join_path("attention", key), 0) != 0)
         ck.fail(join_path("attention", key), "applies only to attention.type mla (type is " +
-                                                 kAttentionTypes[static_cast<int>(at.type)] +
-                                                 ")");
+                                                 kAttentionTypes[static_cast<int>(at.type)] + ")");
     }
   }
 }
@@ -217,8 +236,8 @@ model::ModelSpec parse_model(std::string_view json_text, const std::string& sour
   ck.check_keys(root, "", model_schema().at(""));
 
   model::ModelSpec spec;
-  spec.name = Checker::find(root, "name") ? ck.string(root["name"], "name")
-                                          : detail::default_name(source);
+  spec.name =
+      Checker::find(root, "name") ? ck.string(root["name"], "name") : detail::default_name(source);
   if (spec.name.empty()) ck.fail("name", "must not be empty");
   if (const json* s = Checker::find(root, "source")) spec.source = ck.string(*s, "source");
   spec.layers = req_int(ck, root, "", "layers", 1);
@@ -240,9 +259,8 @@ model::ModelSpec parse_model(std::string_view json_text, const std::string& sour
   ck.require_object(f, "ffn");
   ck.check_keys(f, "ffn", model_schema().at("ffn"));
   spec.ffn.d_ff = req_int(ck, f, "ffn", "d_ff", 1);
-  spec.ffn.activation =
-      choice<model::Activation>(ck, ck.require(f, "ffn", "activation"), "ffn.activation",
-                                kActivations);
+  spec.ffn.activation = choice<model::Activation>(ck, ck.require(f, "ffn", "activation"),
+                                                  "ffn.activation", kActivations);
 
   read_moe(ck, root, spec);
 

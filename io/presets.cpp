@@ -85,7 +85,8 @@ std::string cluster_summary(const EmbeddedPreset& p) {
   const std::string bw = fmt(su.link.bandwidth_Bps, 1e9) + " GB/s";
   switch (su.kind) {
     case hw::ScaleUpKind::nvswitch:
-      s += "NVSwitch domains of " + std::to_string(su.devices_per_domain) + ", " + bw + " per device";
+      s += "NVSwitch domains of " + std::to_string(su.devices_per_domain) + ", " + bw +
+           " per device";
       break;
     case hw::ScaleUpKind::full_mesh:
       s += "full mesh of " + std::to_string(su.devices_per_domain) + ", " + bw + " per link";
@@ -95,7 +96,8 @@ std::string cluster_summary(const EmbeddedPreset& p) {
       const bool three = su.kind == hw::ScaleUpKind::torus3d;
       s += three ? "3D torus " : "2D torus ";
       s += std::to_string(su.torus_dims[0]);
-      for (int i = 1; i < (three ? 3 : 2); ++i) s.append("x").append(std::to_string(su.torus_dims[i]));
+      for (int i = 1; i < (three ? 3 : 2); ++i)
+        s.append("x").append(std::to_string(su.torus_dims[i]));
       s += ", " + bw + " per link";
       break;
     }
@@ -168,7 +170,8 @@ std::string preset_text(const std::string& kind, const std::string& name) {
   // Without a kind, "KIND/NAME" or a NAME that only one kind holds.
   if (kind.empty()) {
     const auto slash = name.find('/');
-    if (slash != std::string::npos) return preset_text(name.substr(0, slash), name.substr(slash + 1));
+    if (slash != std::string::npos)
+      return preset_text(name.substr(0, slash), name.substr(slash + 1));
     std::vector<std::string> kinds;
     for (const auto& p : embedded_presets())
       if (p.name == name) kinds.emplace_back(p.kind);
@@ -181,8 +184,8 @@ std::string preset_text(const std::string& kind, const std::string& name) {
   } else if (auto doc = detail::find_preset(kind, name)) {
     return doc->text;
   }
-  std::string rule = "no " + (kind.empty() ? std::string("") : kind + " ") + "preset named '" +
-                     name + "'";
+  std::string rule =
+      "no " + (kind.empty() ? std::string("") : kind + " ") + "preset named '" + name + "'";
   const std::string hint = did_you_mean(name, detail::preset_names(kind));
   if (!hint.empty()) rule += "; did you mean '" + hint + "'?";
   throw InputError("presets show", "", rule);

@@ -100,10 +100,150 @@ Report make_report(const sim::Estimate& e) {
   add("memory.breakdown.optimizer", e.memory.optimizer_bytes);
   add("memory.breakdown.activations", e.memory.activations_bytes);
   add("memory.breakdown.moe_buffers", e.memory.moe_buffers_bytes);
-  if (e.tokens) add("training.tokens", *e.tokens);
+  if (e.step) {
+    const sim::StepResult& st = *e.step;
+    const sim::StepBreakdown& b = st.breakdown;
+    add("time.step_s", st.step_s);
+    add("time.breakdown.compute_s", b.compute_s);
+    add("time.breakdown.exposed_communication_s", b.exposed_communication_s);
+    add("time.breakdown.pipeline_bubble_s", b.pipeline_bubble_s);
+    add("time.breakdown.optimizer_s", b.optimizer_s);
+    add("time.communication.tp_s", b.tp_s);
+    add("time.communication.tp_exposed_s", b.tp_exposed_s);
+    add("time.communication.ep_s", b.ep_s);
+    add("time.communication.ep_exposed_s", b.ep_exposed_s);
+    add("time.communication.ep_crosses_network", b.ep_crosses_network);
+    add("time.communication.pp_s", b.pp_s);
+    add("time.communication.pp_exposed_s", b.pp_exposed_s);
+    add("time.communication.dp_s", b.dp_s);
+    add("time.communication.dp_exposed_s", b.dp_exposed_s);
+    add("time.busiest_stage", st.busiest_stage);
+    add("throughput.tokens_per_step", st.tokens_per_step);
+    add("throughput.tokens_per_s", st.tokens_per_s);
+    add("throughput.mfu", st.mfu);
+    add("throughput.hfu", st.hfu);
+    add("throughput.flops_per_device", st.achieved_flops_per_device);
+    add("power.average_device_w", st.average_power_w);
+  }
+  if (e.training) {
+    const sim::TrainingTotals& t = *e.training;
+    add("training.tokens", t.tokens);
+    add("training.wall_s", t.wall_s);
+    add("training.device_hours", t.device_hours);
+    add("training.cost_usd", t.cost_usd);
+    add("training.energy_kwh", t.energy_kwh);
+    add("training.price_per_device_hour_usd", t.price_per_device_hour_usd);
+  } else if (e.tokens) {
+    add("training.tokens", *e.tokens);
+  }
   r.notes = e.notes;
   for (const auto& f : r.fields) check_finite(f);
   return r;
+}
+
+namespace {
+
+// The layout, time and memory fields of one ranked layout (estimate's paths).
+std::vector<ReportField> layout_fields(const sim::RankedLayout& r) {
+  std::vector<ReportField> f;
+  auto add = [&f](std::string path, ReportValue v) { f.push_back({std::move(path), std::move(v)}); };
+  const sim::Layout& l = r.layout;
+  add("layout.dp", l.dp);
+  add("layout.tp", l.tp);
+  add("layout.pp", l.pp);
+  add("layout.ep", l.ep);
+  add("layout.zero", std::int64_t{l.zero});
+  add("layout.sequence_parallel", l.sp());
+  add("layout.recompute", std::string(sim::to_string(l.recompute)));
+  add("layout.micro_batch", l.micro_batch);
+  add("layout.global_batch", l.effective_global_batch());
+  add("layout.pp_schedule", l.schedule.interleaved()
+                                ? "interleaved:" + std::to_string(l.schedule.virtual_stages)
+                                : std::string("1f1b"));
+  const sim::StepBreakdown& b = r.step.breakdown;
+  add("time.step_s", r.step.step_s);
+  add("time.breakdown.compute_s", b.compute_s);
+  add("time.breakdown.exposed_communication_s", b.exposed_communication_s);
+  add("time.breakdown.pipeline_bubble_s", b.pipeline_bubble_s);
+  add("time.breakdown.optimizer_s", b.optimizer_s);
+  add("throughput.tokens_per_s", r.step.tokens_per_s);
+  add("throughput.mfu", r.step.mfu);
+  add("memory.per_device_bytes", r.memory.per_device_bytes());
+  add("objective_per_token", r.objective_per_token);
+  return f;
+}
+
+}  // namespace
+
+std::string render_optimize_table(const sim::OptimizerResult& result, const std::string& title) {
+  std::ostringstream o;
+  o << title << "\n\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%4s %5s %3s %3s %4s %4s %-9s %3s %-14s %9s %10s %6s %7s %8s %8s %7s\n",
+                "rank", "dp", "tp", "pp", "ep", "zero", "recompute", "mb", "schedule", "step_s",
+                "tokens/s", "MFU", "mem_GB", "compute", "exp_comm", "bubble");
+  o << buf;
+  int rank = 1;
+  for (const auto& r : result.top) {
+    const sim::Layout& l = r.layout;
+    const auto& b = r.step.breakdown;
+    const std::string sched = l.schedule.interleaved()
+                                  ? "interleaved:" + std::to_string(l.schedule.virtual_stages)
+                                  : "1f1b";
+    std::snprintf(buf, sizeof buf,
+                  "%4d %5lld %3lld %3lld %4lld %4d %-9s %3lld %-14s %9.3f %10s %5.1f%% %7.1f %8.3f %8.3f %7.3f\n",
+                  rank++, static_cast<long long>(l.dp), static_cast<long long>(l.tp),
+                  static_cast<long long>(l.pp), static_cast<long long>(l.ep), l.zero,
+                  sim::to_string(l.recompute), static_cast<long long>(l.micro_batch), sched.c_str(),
+                  r.step.step_s, human_count(r.step.tokens_per_s).c_str(), 100 * r.step.mfu,
+                  r.memory.per_device_bytes() / 1e9, b.compute_s, b.exposed_communication_s,
+                  b.pipeline_bubble_s);
+    o << buf;
+  }
+  if (result.top.empty()) o << "  no layout fits in memory\n";
+  o << "\nenumerated " << result.enumerated << ", valid " << result.valid << ", fitting "
+    << result.fitting << "\n";
+  if (!result.why.empty()) o << "why the winner wins: " << result.why << "\n";
+  return o.str();
+}
+
+std::string render_optimize_json(const sim::OptimizerResult& result, sim::Objective objective) {
+  ordered_json root = ordered_json::object();
+  root["objective"] = sim::to_string(objective);
+  root["enumerated"] = result.enumerated;
+  root["valid"] = result.valid;
+  root["fitting"] = result.fitting;
+  root["why"] = result.why;
+  root["layouts"] = ordered_json::array();
+  for (const auto& r : result.top) {
+    Report rep;
+    rep.fields = layout_fields(r);
+    ordered_json one = ordered_json::parse(render_json(rep));
+    one.erase("notes");
+    root["layouts"].push_back(one);
+  }
+  return root.dump(2) + "\n";
+}
+
+std::string render_optimize_csv(const sim::OptimizerResult& result) {
+  std::ostringstream o;
+  bool header = false;
+  for (const auto& r : result.top) {
+    const auto fields = layout_fields(r);
+    if (!header) {
+      o << "rank";
+      for (const auto& f : fields) o << ',' << f.path;
+      o << '\n';
+      header = true;
+    }
+    o << (&r - result.top.data()) + 1;
+    for (const auto& f : fields) {
+      check_finite(f);
+      o << ',' << csv_escape(to_text(f.value));
+    }
+    o << '\n';
+  }
+  return o.str();
 }
 
 std::string render_json(const Report& report) {
@@ -175,7 +315,35 @@ std::string render_estimate_table(const sim::Estimate& e) {
   line("MoE buffers", gb(e.memory.moe_buffers_bytes));
   line("total", gb(e.memory.per_device_bytes()) + " of " + gb(e.hbm_bytes) +
                     (e.fits ? "  -> fits" : "  -> DOES NOT FIT"));
-  if (e.tokens) {
+  if (e.step) {
+    const sim::StepResult& st = *e.step;
+    const sim::StepBreakdown& b = st.breakdown;
+    auto pct = [&st](double part) { return " (" + fixed(100 * part / st.step_s, 1) + "%)"; };
+    o << "\nStep time\n";
+    line("step", fixed(st.step_s, 3) + " s");
+    line("compute", fixed(b.compute_s, 3) + " s" + pct(b.compute_s));
+    line("exposed communication", fixed(b.exposed_communication_s, 3) + " s" +
+                                      pct(b.exposed_communication_s));
+    line("  tp / ep / pp / dp", fixed(b.tp_exposed_s, 3) + " / " + fixed(b.ep_exposed_s, 3) +
+                                    " / " + fixed(b.pp_exposed_s, 3) + " / " +
+                                    fixed(b.dp_exposed_s, 3) + " s");
+    line("pipeline bubble", fixed(b.pipeline_bubble_s, 3) + " s" + pct(b.pipeline_bubble_s));
+    line("optimizer", fixed(b.optimizer_s, 3) + " s" + pct(b.optimizer_s));
+    o << "\nThroughput\n";
+    line("tokens / s", human_count(st.tokens_per_s));
+    line("MFU / HFU", fixed(100 * st.mfu, 1) + "% / " + fixed(100 * st.hfu, 1) + "%");
+    line("TFLOP/s per device", fixed(st.achieved_flops_per_device / 1e12, 1));
+  }
+  if (e.training) {
+    const sim::TrainingTotals& t = *e.training;
+    o << "\nTraining\n";
+    line("tokens", human_count(t.tokens));
+    line("wall time", fixed(t.wall_s / 86400, 2) + " days");
+    line("device-hours", human_count(t.device_hours));
+    line("cost", "$" + human_count(t.cost_usd) + " at $" + fixed(t.price_per_device_hour_usd, 2) +
+                     "/device-hour");
+    line("energy", fixed(t.energy_kwh / 1000, 1) + " MWh");
+  } else if (e.tokens) {
     o << "\nTraining\n";
     line("tokens", human_count(*e.tokens));
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sim/estimate.hpp"
+#include "sim/optimizer.hpp"
 
 namespace moesim::io {
 
@@ -31,5 +32,10 @@ std::string render_json(const Report& report);
 std::string render_csv(const Report& report);
 // For people: sections with human units (GB, TFLOP, B params).
 std::string render_estimate_table(const sim::Estimate& estimate);
+
+// moesim optimize: the ranked layouts with their step-time breakdown and the reason.
+std::string render_optimize_table(const sim::OptimizerResult& result, const std::string& title);
+std::string render_optimize_json(const sim::OptimizerResult& result, sim::Objective objective);
+std::string render_optimize_csv(const sim::OptimizerResult& result);
 
 }  // namespace moesim::io

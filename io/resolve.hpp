@@ -8,9 +8,9 @@ namespace moesim::io::detail {
 
 struct Document {
   std::string text;
-  std::string source;        // "preset NAME" or the path as given (error messages)
-  std::string name;          // the preset name or the file's stem (a default "name")
-  std::string directory;     // the file's folder ("" for presets): relative references
+  std::string source;     // "preset NAME" or the path as given (error messages)
+  std::string name;       // the preset name or the file's stem (a default "name")
+  std::string directory;  // the file's folder ("" for presets): relative references
 };
 
 // A preset of `kind` named `name_or_path`, else a readable file at that path; otherwise

@@ -30,9 +30,8 @@ struct Prefix {
 
 // Decimal SI prefixes (k and K both mean 1e3) and binary IEC prefixes.
 const std::vector<Prefix>& decimal_prefixes() {
-  static const std::vector<Prefix> p = {{"", 1},      {"k", 1e3},  {"K", 1e3},
-                                        {"M", 1e6},   {"G", 1e9},  {"T", 1e12},
-                                        {"P", 1e15},  {"E", 1e18}};
+  static const std::vector<Prefix> p = {{"", 1},    {"k", 1e3},  {"K", 1e3},  {"M", 1e6},
+                                        {"G", 1e9}, {"T", 1e12}, {"P", 1e15}, {"E", 1e18}};
   return p;
 }
 const std::vector<Prefix>& binary_prefixes() {
@@ -48,8 +47,10 @@ const std::vector<Prefix>& binary_prefixes() {
 const UnitFamily& bytes_family() {
   static const UnitFamily f = [] {
     UnitFamily u{"a size", "80GB, 256MiB or 1e9", {{"", 1}}};
-    for (const auto& p : decimal_prefixes()) u.units.push_back({std::string(p.text) + "B", p.factor});
-    for (const auto& p : binary_prefixes()) u.units.push_back({std::string(p.text) + "B", p.factor});
+    for (const auto& p : decimal_prefixes())
+      u.units.push_back({std::string(p.text) + "B", p.factor});
+    for (const auto& p : binary_prefixes())
+      u.units.push_back({std::string(p.text) + "B", p.factor});
     // A bare decimal prefix ("80G") is a size in bytes too.
     for (const auto& p : decimal_prefixes())
       if (*p.text) u.units.push_back({p.text, p.factor});
@@ -107,7 +108,8 @@ const UnitFamily& bandwidth_family() {
       u.units.push_back({s + "bps", p.factor / 8});
       u.units.push_back({s + "bit/s", p.factor / 8});
     }
-    for (const auto& p : binary_prefixes()) u.units.push_back({std::string(p.text) + "B/s", p.factor});
+    for (const auto& p : binary_prefixes())
+      u.units.push_back({std::string(p.text) + "B/s", p.factor});
     return u;
   }();
   return f;
@@ -125,7 +127,8 @@ const UnitFamily& flops_family() {
 }
 
 const UnitFamily& power_family() {
-  static const UnitFamily f{"a power", "700W, 1.2kW or 700", {{"", 1}, {"W", 1}, {"kW", 1e3}, {"KW", 1e3}, {"MW", 1e6}}};
+  static const UnitFamily f{
+      "a power", "700W, 1.2kW or 700", {{"", 1}, {"W", 1}, {"kW", 1e3}, {"KW", 1e3}, {"MW", 1e6}}};
   return f;
 }
 
@@ -139,7 +142,8 @@ double parse_quantity(std::string_view text, const std::string& source, const st
                       const UnitFamily& family) {
   std::string quoted = "'";
   quoted.append(text).push_back('\'');
-  const std::string expected = std::string("expected ") + family.what + " such as " + family.examples;
+  const std::string expected =
+      std::string("expected ") + family.what + " such as " + family.examples;
   const std::string_view t = trim(text);
   if (t.empty()) throw InputError(source, path, "empty text; " + expected);
 
@@ -183,8 +187,7 @@ double parse_bytes(std::string_view text, const std::string& source, const std::
 double parse_count(std::string_view text, const std::string& source, const std::string& path) {
   return parse_quantity(text, source, path, count_family());
 }
-double parse_duration_s(std::string_view text, const std::string& source,
-                        const std::string& path) {
+double parse_duration_s(std::string_view text, const std::string& source, const std::string& path) {
   return parse_quantity(text, source, path, duration_family());
 }
 double parse_bandwidth_Bps(std::string_view text, const std::string& source,

@@ -1,5 +1,7 @@
 #include "model/spec.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <sstream>
 
@@ -17,9 +19,10 @@ bool ModelSpec::is_moe_layer(std::int64_t index) const {
 }
 
 std::int64_t ModelSpec::moe_layers_per_stack() const {
-  std::int64_t n = 0;
-  for (std::int64_t i = 0; i < layers; ++i) n += is_moe_layer(i) ? 1 : 0;
-  return n;
+  // Closed form of counting is_moe_layer over the stack (O(1) for any size): layers
+  // first_dense_layers + every*j + every-1 for j = 0, 1, ...
+  if (!is_moe() || moe.every < 1 || layers <= moe.first_dense_layers) return 0;
+  return (layers - std::max<std::int64_t>(0, moe.first_dense_layers)) / moe.every;
 }
 
 double ModelSpec::granularity() const {

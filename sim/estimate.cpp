@@ -2,25 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+
+#include "sim/network.hpp"
 
 namespace moesim::sim {
 namespace {
 
-std::vector<std::int64_t> divisors(std::int64_t n) {
-  std::vector<std::int64_t> out;
-  for (std::int64_t d = 1; d * d <= n; ++d) {
-    if (n % d == 0) {
-      out.push_back(d);
-      if (d != n / d) out.push_back(n / d);
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Default batch when the user gives none: about 4 Mi tokens per step (GPT-3 and Llama use
-// 3.2M-4M tokens), rounded up to a multiple of dp * micro_batch. See docs/layout.md.
+// Default batch when the user gives none: about 4 Mi tokens per step (GPT-3 used 3.2M
+// tokens, Llama 2 and 3 4M), rounded up to a multiple of dp * micro_batch (docs/layout.md).
 std::int64_t default_global_batch(const model::ModelSpec& spec, std::int64_t dp,
                                   std::int64_t micro_batch) {
   const std::int64_t target_tokens = std::int64_t{1} << 22;
@@ -32,64 +21,22 @@ std::int64_t default_global_batch(const model::ModelSpec& spec, std::int64_t dp,
 
 }  // namespace
 
-std::optional<Layout> choose_layout(const model::ModelSpec& spec, const hw::ClusterSpec& cluster,
-                                    std::int64_t global_batch) {
-  const std::int64_t devices = cluster.devices;
-  if (devices < 1) return std::nullopt;
-  const std::int64_t node = std::max(1, cluster.scale_up.devices_per_domain);
-  const double hbm = cluster.accelerator.hbm_bytes;
+std::shared_ptr<const Network> make_network(const hw::ClusterSpec& cluster) {
+  return std::make_shared<ClusterNetwork>(cluster);
+}
 
-  struct Candidate {
-    Layout layout;
-    double bytes;
-  };
-  std::optional<Candidate> best_fit;
-  std::optional<Candidate> least_memory;
-
-  // Preference order (a stand-in until the step model ranks layouts by time): the least
-  // model parallelism first (tp*pp), tensor parallel before pipeline parallel, the widest
-  // expert parallelism the experts allow, ZeRO-1 before 2 before 3, selective before full
-  // recompute. The first layout that fits wins.
-  std::vector<std::pair<std::int64_t, std::int64_t>> tp_pp;
-  for (std::int64_t tp : divisors(devices)) {
-    if (tp > node || spec.attention.heads % tp != 0) continue;
-    for (std::int64_t pp : divisors(devices / tp)) {
-      if (pp > spec.layers) continue;
-      tp_pp.emplace_back(tp, pp);
-    }
-  }
-  std::stable_sort(tp_pp.begin(), tp_pp.end(), [](auto a, auto b) {
-    return a.first * a.second != b.first * b.second ? a.first * a.second < b.first * b.second
-                                                    : a.second < b.second;
-  });
-
-  for (auto [tp, pp] : tp_pp) {
-    const std::int64_t dp = devices / (tp * pp);
-    std::int64_t ep = 1;
-    if (spec.is_moe()) {
-      for (std::int64_t d : divisors(dp))
-        if (spec.moe.experts % d == 0) ep = d;
-    }
-    for (int zero : {1, 2, 3}) {
-      for (Recompute rc : {Recompute::selective, Recompute::full}) {
-        Layout l;
-        l.dp = dp;
-        l.tp = tp;
-        l.pp = pp;
-        l.ep = ep;
-        l.zero = zero;
-        l.recompute = rc;
-        l.micro_batch = 1;
-        l.global_batch = global_batch > 0 ? global_batch : default_global_batch(spec, dp, 1);
-        if (!validate(l, spec, devices).empty()) continue;
-        const double bytes = memory_per_device(spec, l).per_device_bytes();
-        if (!least_memory || bytes < least_memory->bytes) least_memory = Candidate{l, bytes};
-        if (bytes <= hbm) return l;
-      }
-    }
-  }
-  if (least_memory) return least_memory->layout;
-  return std::nullopt;
+TrainingTotals training_totals(const StepResult& step, std::int64_t devices, double tokens,
+                               double price, double pue) {
+  TrainingTotals t;
+  t.tokens = tokens;
+  t.price_per_device_hour_usd = price;
+  if (step.tokens_per_s <= 0) return t;
+  t.wall_s = tokens / step.tokens_per_s;
+  t.device_hours = t.wall_s * static_cast<double>(devices) / 3600;
+  t.cost_usd = t.device_hours * price;
+  // Energy: average device power times devices times wall time, times the PUE (kWh).
+  t.energy_kwh = step.average_power_w * static_cast<double>(devices) * t.wall_s * pue / 3.6e6;
+  return t;
 }
 
 Estimate estimate(const EstimateInput& input) {
@@ -102,27 +49,71 @@ Estimate estimate(const EstimateInput& input) {
   e.tokens = input.tokens;
   e.hbm_bytes = input.cluster.accelerator.hbm_bytes;
   if (!input.cluster.notes.empty()) e.notes.push_back(input.cluster.notes);
+  const double price = input.price_per_device_hour_usd.value_or(
+      input.cluster.accelerator.price_per_hour_usd);
 
+  const StepModel step_model(input.model, input.cluster, make_network(input.cluster),
+                             input.step_options);
   if (input.layout) {
     e.layout = *input.layout;
     if (e.layout.global_batch <= 0)
       e.layout.global_batch = default_global_batch(input.model, e.layout.dp, e.layout.micro_batch);
+    e.memory = memory_per_device(input.model, e.layout);
+    e.step = step_model.evaluate(e.layout);
   } else {
-    auto chosen = choose_layout(input.model, input.cluster, 0);
     e.layout_chosen = true;
-    if (chosen) {
-      e.layout = *chosen;
-      e.notes.push_back(
-          "layout chosen by memory heuristic (least tp*pp that fits); the time-ranked "
-          "optimizer is not implemented yet");
+    OptimizerOptions opt;
+    opt.top = 1;
+    opt.objective = input.objective;
+    const OptimizerResult best = optimize(input.model, input.cluster, step_model, opt, price);
+    e.layouts_searched = best.fitting;
+    if (!best.top.empty()) {
+      e.layout = best.top.front().layout;
+      e.memory = best.top.front().memory;
+      e.step = best.top.front().step;
+      e.notes.push_back("layout chosen by the optimizer (" + std::string(to_string(input.objective)) +
+                        " per token): " + best.why);
     } else {
-      e.notes.push_back("no valid layout exists for this model on this cluster");
+      // Nothing fits: report the layout with the least memory per device.
+      OptimizerOptions loose;
+      loose.top = 1;
+      double least = 0;
+      bool found = false;
+      const auto layers = model::layer_costs(input.model);
+      for (std::int64_t tp = 1; tp <= std::max(1, input.cluster.scale_up.devices_per_domain); tp *= 2) {
+        for (std::int64_t pp = 1; pp <= input.model.total_layers(); pp *= 2) {
+          if (e.devices % (tp * pp) != 0) continue;
+          Layout l;
+          l.tp = tp, l.pp = pp, l.dp = e.devices / (tp * pp), l.zero = 3;
+          l.recompute = Recompute::full;
+          if (input.model.is_moe())
+            for (std::int64_t d = 1; d <= l.dp; ++d)
+              if (l.dp % d == 0 && input.model.moe.experts % d == 0) l.ep = d;
+          l.global_batch = default_global_batch(input.model, l.dp, 1);
+          if (!validate(l, input.model, e.devices).empty()) continue;
+          const double bytes = memory_per_device(input.model, layers, e.model, l).per_device_bytes();
+          if (!found || bytes < least) {
+            least = bytes;
+            e.layout = l;
+            found = true;
+          }
+        }
+      }
+      if (found) {
+        e.memory = memory_per_device(input.model, e.layout);
+        e.step = step_model.evaluate(e.layout);
+        e.notes.push_back("no layout fits in HBM; showing the layout with the least memory per device");
+      } else {
+        e.notes.push_back("no valid layout exists for this model on this cluster");
+      }
     }
   }
-  e.memory = memory_per_device(input.model, e.layout);
   e.fits = e.memory.per_device_bytes() <= e.hbm_bytes;
-  e.notes.push_back(
-      "time, throughput and training totals are not modelled yet (step model pending)");
+  if (e.step && e.tokens)
+    e.training = training_totals(*e.step, e.layout.devices(), *e.tokens, price,
+                                 input.step_options.pue);
+  if (e.step && e.step->breakdown.ep_crosses_network)
+    e.notes.push_back("expert all-to-all crosses the scale-up domain (ep*tp > devices per domain): it runs on the network");
   return e;
 }
 

@@ -10,6 +10,8 @@
 #include "model/workload.hpp"
 #include "sim/layout.hpp"
 #include "sim/memory.hpp"
+#include "sim/optimizer.hpp"
+#include "sim/step.hpp"
 
 namespace moesim::sim {
 
@@ -19,6 +21,18 @@ struct EstimateInput {
   std::optional<Layout> layout;  // nullopt: pick one (see choose_layout)
   std::optional<double> tokens;  // training tokens, for the training totals
   std::optional<double> price_per_device_hour_usd;  // overrides the accelerator's
+  StepOptions step_options;
+  Objective objective = Objective::time;  // how the automatic layout is ranked
+};
+
+// Totals for training on `tokens` (CLI.md training.*).
+struct TrainingTotals {
+  double tokens = 0;
+  double wall_s = 0;
+  double device_hours = 0;
+  double cost_usd = 0;
+  double energy_kwh = 0;
+  double price_per_device_hour_usd = 0;
 };
 
 struct Estimate {
@@ -33,17 +47,23 @@ struct Estimate {
   double hbm_bytes = 0;
   bool fits = false;
   std::optional<double> tokens;
+  std::optional<StepResult> step;          // absent when no valid layout exists
+  std::optional<TrainingTotals> training;  // with --tokens and a step
+  std::int64_t layouts_searched = 0;       // automatic layout: how many fitted
   // Modelling choices and caveats the reader should see (flagged in every output).
   std::vector<std::string> notes;
 };
 
-// Throws nothing for infeasible configurations (they report fits = false); layout rules
-// broken by an explicit layout come back as FieldErrors from validate() before this.
+// Infeasible configurations are answers (fits = false), not errors; an explicit layout must
+// have passed validate() first.
 Estimate estimate(const EstimateInput& input);
 
-// Until the step model exists, the automatic layout is the one that fits with the least
-// model parallelism (tp, then pp), ep as large as the experts allow; see docs/layout.md.
-std::optional<Layout> choose_layout(const model::ModelSpec& spec, const hw::ClusterSpec& cluster,
-                                    std::int64_t global_batch);
+// The network model for a cluster, built once (topology and collective structures cached).
+std::shared_ptr<const Network> make_network(const hw::ClusterSpec& cluster);
+
+// Training totals for `tokens` at the step's throughput: wall time, device-hours, cost at
+// `price` per device-hour, energy with the step's average power times the PUE.
+TrainingTotals training_totals(const StepResult& step, std::int64_t devices, double tokens,
+                               double price, double pue);
 
 }  // namespace moesim::sim

@@ -238,10 +238,15 @@ double micro_batches_in_flight(const Layout& layout_in, std::int64_t stage) {
 }
 
 std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
+                                              const Layout& layout) {
+  return memory_per_stage(spec, model::layer_costs(spec), model::totals(spec), layout);
+}
+
+std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
+                                              const std::vector<model::LayerCost>& layers,
+                                              const model::ModelTotals& tot,
                                               const Layout& layout_in) {
   const Layout l = sanitized(layout_in);
-  const std::vector<model::LayerCost> layers = model::layer_costs(spec);
-  const model::ModelTotals tot = model::totals(spec);
   const std::int64_t p = l.pp;
   const std::int64_t n = static_cast<std::int64_t>(layers.size());
   const double t = as_double(l.tp);
@@ -329,7 +334,13 @@ std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
 }
 
 MemoryBreakdown memory_per_device(const model::ModelSpec& spec, const Layout& layout) {
-  const std::vector<MemoryBreakdown> stages = memory_per_stage(spec, layout);
+  return memory_per_device(spec, model::layer_costs(spec), model::totals(spec), layout);
+}
+
+MemoryBreakdown memory_per_device(const model::ModelSpec& spec,
+                                  const std::vector<model::LayerCost>& layers,
+                                  const model::ModelTotals& totals, const Layout& layout) {
+  const std::vector<MemoryBreakdown> stages = memory_per_stage(spec, layers, totals, layout);
   MemoryBreakdown best;
   for (const MemoryBreakdown& mb : stages)
     if (mb.per_device_bytes() > best.per_device_bytes()) best = mb;

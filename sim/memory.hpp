@@ -45,6 +45,16 @@ MemoryBreakdown memory_per_device(const model::ModelSpec& spec, const Layout& la
 // One breakdown per pipeline stage (index = stage), for the device of that stage.
 std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec, const Layout& layout);
 
+// The same with the workload computed once by the caller (the optimizer evaluates many
+// layouts of one model): `layers` = model::layer_costs(spec), `totals` = model::totals(spec).
+std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
+                                              const std::vector<model::LayerCost>& layers,
+                                              const model::ModelTotals& totals,
+                                              const Layout& layout);
+MemoryBreakdown memory_per_device(const model::ModelSpec& spec,
+                                  const std::vector<model::LayerCost>& layers,
+                                  const model::ModelTotals& totals, const Layout& layout);
+
 // Activation bytes one device stores for one layer and one micro-batch: Korthikanti et al.
 // 2022's per-layer accounting generalized to GQA/MQA/MLA, gated FFNs and MoE layers
 // (docs/memory.md derives every term). For a GPT layer (MHA, d_ff = 4h, GeLU) `activations`

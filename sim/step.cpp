@@ -128,6 +128,8 @@ Times attention(const Ctx& c) {
     const double elems = c.b * Hr * c.s * c.s;
     scores += memory(c, elems * 4 * kBf16 / 2);
     scores += memory(c, elems * (2 * kBf16 + 1));
+    // The context [b*heads, s, d_v] is permuted back to [s, b, heads*d_v] by a copy.
+    scores += memory(c, 2 * c.b * Hr * c.s * vd * kBf16);
   }
   out += scores;
   if (c.recompute == Recompute::selective) out.recompute += scores.fwd;

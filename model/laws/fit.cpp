@@ -45,7 +45,9 @@ VectorXd least_squares(const MatrixXd& phi, const VectorXd& y, const VectorXd& r
   return a.colPivHouseholderQr().solve(b);
 }
 
-double floor_positive(double v) { return std::isfinite(v) && v > 1e-8 ? v : 1e-8; }
+double floor_positive(double v) {
+  return std::isfinite(v) && v > 1e-8 ? v : 1e-8;
+}
 
 // A run's variables in logs, computed once per fit.
 struct Prepared {
@@ -80,8 +82,8 @@ LogEhat log_ehat(double experts, double t_s, double t_m) {
   const double u = experts - 1 + shift;
   LogEhat out;
   out.value = std::log(u) + std::log(em) - std::log(u + em);
-  const double d_u = em / (u * (u + em));       // d ln Ehat / d u
-  const double d_em = u / (em * (u + em));      // d ln Ehat / d E_max at fixed u
+  const double d_u = em / (u * (u + em));   // d ln Ehat / d u
+  const double d_em = u / (em * (u + em));  // d ln Ehat / d E_max at fixed u
   const double dshift_des = em * em / (gap * gap);
   const double dshift_dem = -es * es / (gap * gap);
   // t_s moves E_start and E_max together (d/dt_s = es); t_m moves E_max only (gap).
@@ -302,8 +304,7 @@ class KrajewskiModel : public FormModel {
           for (Eigen::Index i = 0; i < n; ++i) {
             const auto& p = runs[static_cast<std::size_t>(i)].point;
             const double np = std::pow(p.params, -alpha);
-            phi.row(i) << 1, std::pow(p.granularity, -gamma) * np, np,
-                std::pow(p.tokens, -beta);
+            phi.row(i) << 1, std::pow(p.granularity, -gamma) * np, np, std::pow(p.tokens, -beta);
           }
           const VectorXd w = least_squares(phi, y, scale);
           VectorXd t(7);
@@ -348,8 +349,8 @@ class JointModel : public FormModel {
   }
   std::vector<double> coefficients(const VectorXd& t) const override {
     const double es = std::exp(t(8));
-    return {std::exp(t(0)), t(1), t(2), t(3), std::exp(t(4)), t(5),
-            t(6),           t(7), es,   es + std::exp(t(9)), std::exp(t(10))};
+    return {std::exp(t(0)),      t(1),           t(2), t(3), std::exp(t(4)), t(5), t(6), t(7), es,
+            es + std::exp(t(9)), std::exp(t(10))};
   }
   VectorXd theta(const std::vector<double>& c) const override {
     VectorXd t(11);
@@ -378,8 +379,8 @@ class JointModel : public FormModel {
                 const VectorXd w = least_squares(phi, y, scale);
                 VectorXd t(11);
                 t << std::log(floor_positive(w(0))), alpha, delta, 0,
-                    std::log(floor_positive(w(1))), beta, omega, 0, std::log(es),
-                    std::log(em - es), std::log(floor_positive(w(2)));
+                    std::log(floor_positive(w(1))), beta, omega, 0, std::log(es), std::log(em - es),
+                    std::log(floor_positive(w(2)));
                 out.push_back(t);
               }
             }
@@ -393,11 +394,16 @@ class JointModel : public FormModel {
 
 std::unique_ptr<FormModel> make_model(Form form) {
   switch (form) {
-    case Form::kaplan: return std::make_unique<KaplanModel>();
-    case Form::chinchilla: return std::make_unique<ChinchillaModel>();
-    case Form::clark: return std::make_unique<ClarkModel>();
-    case Form::krajewski: return std::make_unique<KrajewskiModel>();
-    case Form::joint: return std::make_unique<JointModel>();
+    case Form::kaplan:
+      return std::make_unique<KaplanModel>();
+    case Form::chinchilla:
+      return std::make_unique<ChinchillaModel>();
+    case Form::clark:
+      return std::make_unique<ClarkModel>();
+    case Form::krajewski:
+      return std::make_unique<KrajewskiModel>();
+    case Form::joint:
+      return std::make_unique<JointModel>();
   }
   return nullptr;
 }
@@ -409,7 +415,11 @@ class Objective {
   Objective(const FormModel& model, const std::vector<Prepared>& runs,
             const std::vector<double>& log_loss, const std::vector<std::size_t>& index,
             const std::vector<double>& count, double delta)
-      : model_(model), runs_(runs), log_loss_(log_loss), index_(index), count_(count),
+      : model_(model),
+        runs_(runs),
+        log_loss_(log_loss),
+        index_(index),
+        count_(count),
         delta_(delta) {}
 
   // Residuals into r; returns the objective (+inf when any prediction is not finite).
@@ -481,7 +491,8 @@ Minimum minimize(const Objective& obj, VectorXd theta, int max_iterations) {
   for (int it = 0; it < max_iterations; ++it) {
     if (!obj.jacobian(theta, j)) break;
     VectorXd w(r.size());
-    for (Eigen::Index k = 0; k < r.size(); ++k) w(k) = obj.weight(static_cast<std::size_t>(k), r(k));
+    for (Eigen::Index k = 0; k < r.size(); ++k)
+      w(k) = obj.weight(static_cast<std::size_t>(k), r(k));
     const MatrixXd a = j.transpose() * w.asDiagonal() * j;
     const VectorXd g = j.transpose() * w.cwiseProduct(r);
     const double floor = 1e-12 * std::max(1e-300, a.diagonal().maxCoeff());
@@ -538,7 +549,9 @@ void widen(Range& r, double v) {
 
 }  // namespace
 
-std::size_t minimum_runs(Form form) { return coefficient_names(form).size() + 1; }
+std::size_t minimum_runs(Form form) {
+  return coefficient_names(form).size() + 1;
+}
 
 FieldErrors check_runs(Form form, const std::vector<TrainingRun>& runs) {
   FieldErrors errors;
@@ -546,8 +559,8 @@ FieldErrors check_runs(Form form, const std::vector<TrainingRun>& runs) {
   if (runs.size() < need) {
     errors.push_back({"rows", std::to_string(runs.size()) + " runs, but the " +
                                   std::string(to_string(form)) + " form needs at least " +
-                                  std::to_string(need) + " (" +
-                                  std::to_string(need - 1) + " coefficients + 1)"});
+                                  std::to_string(need) + " (" + std::to_string(need - 1) +
+                                  " coefficients + 1)"});
   }
   auto distinct = [&](const char* name, auto get) {
     std::set<double> values;
@@ -711,8 +724,10 @@ std::vector<double> design_standard_errors(Form form, const std::vector<double>&
   const double c = huber_delta / noise;
   const double inside = std::erf(c / std::sqrt(2.0));
   const double phi = std::exp(-c * c / 2) / std::sqrt(2 * std::numbers::pi);
-  const double psi2 = noise * noise * (inside - 2 * c * phi) + huber_delta * huber_delta * (1 - inside);
-  const MatrixXd cov_theta = info.ldlt().solve(MatrixXd::Identity(p, p)) * (psi2 / (inside * inside));
+  const double psi2 =
+      noise * noise * (inside - 2 * c * phi) + huber_delta * huber_delta * (1 - inside);
+  const MatrixXd cov_theta =
+      info.ldlt().solve(MatrixXd::Identity(p, p)) * (psi2 / (inside * inside));
   // Delta method to the coefficients.
   const std::vector<double> c0 = model->coefficients(t);
   MatrixXd jac(static_cast<Eigen::Index>(c0.size()), p);
@@ -728,7 +743,8 @@ std::vector<double> design_standard_errors(Form form, const std::vector<double>&
   const MatrixXd cov = jac * cov_theta * jac.transpose();
   std::vector<double> out;
   for (std::size_t j = 0; j < c0.size(); ++j)
-    out.push_back(std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j)))));
+    out.push_back(
+        std::sqrt(std::max(0.0, cov(static_cast<Eigen::Index>(j), static_cast<Eigen::Index>(j)))));
   return out;
 }
 

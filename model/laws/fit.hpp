@@ -45,7 +45,7 @@ struct FitResult {
   std::vector<CoefficientEstimate> coefficients;  // coefficient_names(form) order
   std::vector<RunResidual> residuals;             // one per run, in input order
   double huber_delta = 0;
-  double huber_objective = 0;                     // sum over runs, at the estimate
+  double huber_objective = 0;  // sum over runs, at the estimate
   double rms_log_residual = 0;
   int starts = 0;  // grid initializations tried
   int bootstrap_samples = 0;

@@ -11,16 +11,14 @@ namespace moesim::model::laws {
 
 namespace {
 
-const std::vector<std::string> kFormNames = {"kaplan", "chinchilla", "clark", "krajewski",
-                                             "joint"};
-const std::vector<std::string> kParamCountNames = {"total",
-                                                   "active",
-                                                   "non_embedding",
-                                                   "active_non_embedding",
-                                                   "dense_base",
-                                                   "dense_base_non_embedding"};
+const std::vector<std::string> kFormNames = {"kaplan", "chinchilla", "clark", "krajewski", "joint"};
+const std::vector<std::string> kParamCountNames = {"total",         "active",
+                                                   "non_embedding", "active_non_embedding",
+                                                   "dense_base",    "dense_base_non_embedding"};
 
-bool is_dense_form(Form form) { return form == Form::kaplan || form == Form::chinchilla; }
+bool is_dense_form(Form form) {
+  return form == Form::kaplan || form == Form::chinchilla;
+}
 
 std::string describe_range(const Range& r) {
   std::string out = "[";
@@ -33,7 +31,9 @@ std::string describe_range(const Range& r) {
 
 }  // namespace
 
-const char* to_string(Form form) { return kFormNames[static_cast<std::size_t>(form)].c_str(); }
+const char* to_string(Form form) {
+  return kFormNames[static_cast<std::size_t>(form)].c_str();
+}
 
 const char* to_string(ParamCount count) {
   return kParamCountNames[static_cast<std::size_t>(count)].c_str();
@@ -51,31 +51,44 @@ std::optional<ParamCount> param_count_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-std::vector<std::string> form_names() { return kFormNames; }
-std::vector<std::string> param_count_names() { return kParamCountNames; }
+std::vector<std::string> form_names() {
+  return kFormNames;
+}
+std::vector<std::string> param_count_names() {
+  return kParamCountNames;
+}
 
 const std::vector<std::string>& coefficient_names(Form form) {
   static const std::vector<std::string> kaplan = {"Nc", "Dc", "alpha_N", "alpha_D"};
   static const std::vector<std::string> chinchilla = {"E", "A", "B", "alpha", "beta"};
   static const std::vector<std::string> clark = {"a", "b", "c", "d", "E_start", "E_max"};
-  static const std::vector<std::string> krajewski = {"a", "alpha", "b", "beta",
-                                                     "g", "gamma", "c"};
-  static const std::vector<std::string> joint = {"a",    "alpha", "delta", "gamma",
-                                                 "b",    "beta",  "omega", "zeta",
-                                                 "E_start", "E_max", "c"};
+  static const std::vector<std::string> krajewski = {"a", "alpha", "b", "beta", "g", "gamma", "c"};
+  static const std::vector<std::string> joint = {"a",     "alpha", "delta",   "gamma", "b", "beta",
+                                                 "omega", "zeta",  "E_start", "E_max", "c"};
   switch (form) {
-    case Form::kaplan: return kaplan;
-    case Form::chinchilla: return chinchilla;
-    case Form::clark: return clark;
-    case Form::krajewski: return krajewski;
-    case Form::joint: return joint;
+    case Form::kaplan:
+      return kaplan;
+    case Form::chinchilla:
+      return chinchilla;
+    case Form::clark:
+      return clark;
+    case Form::krajewski:
+      return krajewski;
+    case Form::joint:
+      return joint;
   }
   return chinchilla;
 }
 
-bool uses_tokens(Form form) { return form != Form::clark; }
-bool uses_experts(Form form) { return form == Form::clark || form == Form::joint; }
-bool uses_granularity(Form form) { return form == Form::krajewski; }
+bool uses_tokens(Form form) {
+  return form != Form::clark;
+}
+bool uses_experts(Form form) {
+  return form == Form::clark || form == Form::joint;
+}
+bool uses_granularity(Form form) {
+  return form == Form::krajewski;
+}
 
 bool Range::contains(double v) const {
   // A relative slack of 1e-9 keeps the published end points themselves inside.
@@ -136,7 +149,9 @@ FieldErrors validate(const Law& law, bool require_coefficients) {
       non_negative("E");
       for (const char* n : {"A", "B", "alpha", "beta"}) positive(n);
       break;
-    case Form::clark: saturation(); break;
+    case Form::clark:
+      saturation();
+      break;
     case Form::krajewski:
       for (const char* n : {"a", "g", "c"}) non_negative(n);
       for (const char* n : {"b", "alpha", "beta"}) positive(n);
@@ -149,16 +164,15 @@ FieldErrors validate(const Law& law, bool require_coefficients) {
       break;
   }
   if (!(law.expansion_rate >= 1))
-    errors.push_back({"expansion_rate", "must be at least 1 (got " +
-                                            short_number(law.expansion_rate) + ")"});
-  if (!(law.moe_every >= 1))
     errors.push_back(
-        {"moe_every", "must be at least 1 (got " + short_number(law.moe_every) + ")"});
-  const std::pair<const char*, const Range*> ranges[] = {{"fitted_range.params", &law.range.params},
-                                                         {"fitted_range.tokens", &law.range.tokens},
-                                                         {"fitted_range.experts", &law.range.experts},
-                                                         {"fitted_range.granularity",
-                                                          &law.range.granularity}};
+        {"expansion_rate", "must be at least 1 (got " + short_number(law.expansion_rate) + ")"});
+  if (!(law.moe_every >= 1))
+    errors.push_back({"moe_every", "must be at least 1 (got " + short_number(law.moe_every) + ")"});
+  const std::pair<const char*, const Range*> ranges[] = {
+      {"fitted_range.params", &law.range.params},
+      {"fitted_range.tokens", &law.range.tokens},
+      {"fitted_range.experts", &law.range.experts},
+      {"fitted_range.granularity", &law.range.granularity}};
   for (const auto& [path, r] : ranges) {
     if (r->min && r->max && *r->min > *r->max)
       errors.push_back({std::string(path) + ".min", "exceeds max (" + short_number(*r->max) + ")"});
@@ -241,8 +255,8 @@ ModelVariables model_variables(const ModelSpec& spec) {
   v.moe_layers = t.moe_layers;
   v.layers = t.moe_layers + t.dense_layers;
   for (const LayerCost& c : layer_costs(spec)) {
-    v.ffn_active += c.kind == LayerKind::moe ? c.expert_params_active + c.shared_expert_params
-                                             : c.ffn_params;
+    v.ffn_active +=
+        c.kind == LayerKind::moe ? c.expert_params_active + c.shared_expert_params : c.ffn_params;
   }
   return v;
 }
@@ -260,11 +274,21 @@ LawEvaluation law_point(const Law& law, const ModelSpec& spec, double tokens) {
   ev.law = law.name;
   const ModelVariables v = model_variables(spec);
   switch (law.params_counted) {
-    case ParamCount::total: ev.point.params = v.params_total; break;
-    case ParamCount::active: ev.point.params = v.params_active; break;
-    case ParamCount::non_embedding: ev.point.params = v.params_non_embedding; break;
-    case ParamCount::active_non_embedding: ev.point.params = v.params_active_non_embedding; break;
-    case ParamCount::dense_base: ev.point.params = v.params_dense_base; break;
+    case ParamCount::total:
+      ev.point.params = v.params_total;
+      break;
+    case ParamCount::active:
+      ev.point.params = v.params_active;
+      break;
+    case ParamCount::non_embedding:
+      ev.point.params = v.params_non_embedding;
+      break;
+    case ParamCount::active_non_embedding:
+      ev.point.params = v.params_active_non_embedding;
+      break;
+    case ParamCount::dense_base:
+      ev.point.params = v.params_dense_base;
+      break;
     case ParamCount::dense_base_non_embedding:
       ev.point.params = v.params_dense_base_non_embedding;
       break;
@@ -312,8 +336,8 @@ LawEvaluation law_point(const Law& law, const ModelSpec& spec, double tokens) {
         "top-" + short_number(v.top_k) +
         (v.shared_experts > 0 ? " + " + short_number(v.shared_experts) + " shared" : "") +
         " experts of width d_ff/" + short_number(v.granularity) + " read as one dense FFN of " +
-        short_number(g_active) + " experts: G = " + short_number(g_active) + ", E = " +
-        short_number(e_eff) + " (docs/laws.md)");
+        short_number(g_active) + " experts: G = " + short_number(g_active) +
+        ", E = " + short_number(e_eff) + " (docs/laws.md)");
   }
   if (law.form == Form::krajewski && std::fabs(e_eff / law.expansion_rate - 1) > 0.1) {
     // Krajewski et al. fit one law per expansion rate.
@@ -330,8 +354,8 @@ bool check_range(const Law& law, const LawPoint& p, std::vector<std::string>& ou
   auto check = [&](const char* what, const Range& r, double v) {
     if (!r.set() || r.contains(v)) return;
     inside = false;
-    out.push_back(std::string(what) + " " + short_number(v) + " outside the range " +
-                  law.name + " was fitted on " + describe_range(r));
+    out.push_back(std::string(what) + " " + short_number(v) + " outside the range " + law.name +
+                  " was fitted on " + describe_range(r));
   };
   check("N", law.range.params, p.params);
   if (uses_tokens(law.form)) check("D", law.range.tokens, p.tokens);

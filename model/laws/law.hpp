@@ -69,7 +69,7 @@ struct CheckValue {
 };
 
 struct Law {
-  std::string name;         // "chinchilla"
+  std::string name;  // "chinchilla"
   Form form = Form::chinchilla;
   std::string description;  // one line
   std::string source;       // paper, equation, table

@@ -54,10 +54,11 @@ std::vector<double> powers_of_two(double max) {
 
 }  // namespace
 
-bool supports_compute_optimal(Form form) { return uses_tokens(form); }
+bool supports_compute_optimal(Form form) {
+  return uses_tokens(form);
+}
 
-ChinchillaOptimum chinchilla_optimum(double A, double B, double alpha, double beta,
-                                     double flops) {
+ChinchillaOptimum chinchilla_optimum(double A, double B, double alpha, double beta, double flops) {
   // Hoffmann et al. 2022 Eq. 4 with C = 6 N D.
   ChinchillaOptimum o;
   o.a = beta / (alpha + beta);
@@ -152,9 +153,7 @@ ComputeOptimal compute_optimal(const Law& law, double flops, const OptimalOption
       double best = std::numeric_limits<double>::max();
       const std::vector<double> grid = powers_of_two(max_g);
       for (double g : grid) {
-        auto tokens_for = [&](double n) {
-          return flops / krajewski_flops_per_token(n, e, g);
-        };
+        auto tokens_for = [&](double n) { return flops / krajewski_flops_per_token(n, e, g); };
         auto f = [&](double x) {
           const double n = std::exp(x);
           return finite_or_max(predict(law.form, c, {n, tokens_for(n), g * e, g}));
@@ -205,7 +204,8 @@ ComputeOptimal compute_optimal(const Law& law, double flops, const OptimalOption
                              short_number(grid.back()) + "); raise --max-experts");
       break;
     }
-    case Form::clark: break;
+    case Form::clark:
+      break;
   }
   const LawPoint p{o.params, o.tokens, o.experts, o.granularity};
   o.loss = predict(law.form, c, p);

@@ -32,8 +32,8 @@ TEST(InputError, ThrowFirstUsesTheFirstError) {
 
 TEST(DidYouMean, FindsTheClosestCandidate) {
   const std::vector<std::string> keys = {"experts", "top_k", "d_ff_expert", "every"};
-  EXPECT_EQ(did_you_mean("expert", keys), "experts");   // one deletion
-  EXPECT_EQ(did_you_mean("topk", keys), "top_k");       // one insertion
+  EXPECT_EQ(did_you_mean("expert", keys), "experts");  // one deletion
+  EXPECT_EQ(did_you_mean("topk", keys), "top_k");      // one insertion
   EXPECT_EQ(did_you_mean("d_ff_exprt", keys), "d_ff_expert");
   EXPECT_EQ(did_you_mean("EXPERTS", keys), "experts");  // case is ignored
   EXPECT_EQ(did_you_mean("evrey", keys), "every");      // a transposition is one edit

@@ -85,7 +85,8 @@ TEST(AcceleratorLoader, ParsesUnitsToSi) {
   EXPECT_DOUBLE_EQ(a.gemm.max_fraction, 0.8);
   EXPECT_DOUBLE_EQ(a.gemm.compute_units, 132);
   EXPECT_DOUBLE_EQ(a.gemm.half_work_flop, 4e9);
-  EXPECT_DOUBLE_EQ(a.gemm.half_intensity_flop_per_byte, hw::GemmEfficiency{}.half_intensity_flop_per_byte);
+  EXPECT_DOUBLE_EQ(a.gemm.half_intensity_flop_per_byte,
+                   hw::GemmEfficiency{}.half_intensity_flop_per_byte);
   EXPECT_DOUBLE_EQ(a.memory.half_bytes, 8.0 * 1024 * 1024);
 }
 
@@ -97,24 +98,27 @@ TEST(AcceleratorLoader, RejectsBadInput) {
             "chip.json: hbm: '-80GB' is negative");
   EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"80GB\"", "0")),
             "chip.json: hbm: must be positive (got 0)");
-  EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"3TB/s\"", "\"3TB\"")).rfind(
-                "chip.json: hbm_bandwidth: '3TB' has an unknown unit 'TB'", 0),
+  EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"3TB/s\"", "\"3TB\""))
+                .rfind("chip.json: hbm_bandwidth: '3TB' has an unknown unit 'TB'", 0),
             0u);
   EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"hbm_bandwidth\"", "\"hbm_bandwith\"")),
             "chip.json: hbm_bandwith: unknown key; did you mean 'hbm_bandwidth'?");
   EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"bf16\"", "\"bf61\"")),
             "chip.json: peak.bf61: unknown key; did you mean 'bf16'?");
-  EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"max_fraction\": 0.8", "\"max_fraction\": 1.5")),
-            "chip.json: gemm.max_fraction: must be at most 1 (got 1.5)");
-  EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"cores_per_chip\": 2", "\"cores_per_chip\": 1.5")),
-            "chip.json: cores_per_chip: expected an integer, got 1.5");
+  EXPECT_EQ(
+      accelerator_error(replace(kAccelerator, "\"max_fraction\": 0.8", "\"max_fraction\": 1.5")),
+      "chip.json: gemm.max_fraction: must be at most 1 (got 1.5)");
+  EXPECT_EQ(
+      accelerator_error(replace(kAccelerator, "\"cores_per_chip\": 2", "\"cores_per_chip\": 1.5")),
+      "chip.json: cores_per_chip: expected an integer, got 1.5");
   EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"hbm\": \"80GB\",", "")),
             "chip.json: hbm: required key missing");
   EXPECT_EQ(accelerator_error(replace(kAccelerator, "\"tdp\": \"700W\"", "\"tdp\": true")),
             "chip.json: tdp: expected a number or a string with a unit, got true");
-  EXPECT_EQ(accelerator_error("{\"peak\": "), "chip.json: line 1, column 10: malformed JSON: "
-                                              "syntax error while parsing value - unexpected end of "
-                                              "input; expected '[', '{', or a literal");
+  EXPECT_EQ(accelerator_error("{\"peak\": "),
+            "chip.json: line 1, column 10: malformed JSON: "
+            "syntax error while parsing value - unexpected end of "
+            "input; expected '[', '{', or a literal");
 }
 
 TEST(ClusterLoader, ParsesASwitchedCluster) {
@@ -135,11 +139,11 @@ TEST(ClusterLoader, ParsesASwitchedCluster) {
 }
 
 TEST(ClusterLoader, EmbedsAnAccelerator) {
-  const std::string text = replace(kSwitched, "\"accelerator\": \"h100-sxm\"",
-                                   "\"accelerator\": " + kAccelerator);
+  const std::string text =
+      replace(kSwitched, "\"accelerator\": \"h100-sxm\"", "\"accelerator\": " + kAccelerator);
   EXPECT_EQ(parse_cluster(text, "c.json").accelerator.name, "chip");
-  EXPECT_EQ(cluster_error(replace(text, "\"hbm\": \"80GB\"", "\"hbm\": \"80XB\"")).rfind(
-                "cluster.json: accelerator.hbm: '80XB' has an unknown unit", 0),
+  EXPECT_EQ(cluster_error(replace(text, "\"hbm\": \"80GB\"", "\"hbm\": \"80XB\""))
+                .rfind("cluster.json: accelerator.hbm: '80XB' has an unknown unit", 0),
             0u);
 }
 
@@ -161,10 +165,14 @@ TEST(ClusterLoader, RejectsBadInput) {
             "cluster.json: scale_out.tier: unknown key; did you mean 'tiers'?");
   EXPECT_EQ(cluster_error(replace(kSwitched, "\"efficiency\": 0.8", "\"efficiency\": 0")),
             "cluster.json: scale_up.link.efficiency: must be positive (got 0)");
-  EXPECT_EQ(cluster_error(replace(kSwitched, "\"devices_per_domain\": 8,", "\"torus_dims\": [2, 4],")),
-            "cluster.json: scale_up.torus_dims: applies only to scale_up.kind torus2d or torus3d");
-  EXPECT_EQ(cluster_error(replace(kSwitched, "\"kind\": \"rail_optimized_fat_tree\", \"nics_per_domain\": 8, \"tiers\": 2,\n                \"link\": {\"bandwidth\": \"400Gb/s\", \"latency\": \"2us\"}",
-                                  "\"kind\": \"none\"")),
+  EXPECT_EQ(
+      cluster_error(replace(kSwitched, "\"devices_per_domain\": 8,", "\"torus_dims\": [2, 4],")),
+      "cluster.json: scale_up.torus_dims: applies only to scale_up.kind torus2d or torus3d");
+  EXPECT_EQ(cluster_error(replace(
+                kSwitched,
+                "\"kind\": \"rail_optimized_fat_tree\", \"nics_per_domain\": 8, \"tiers\": 2,\n    "
+                "            \"link\": {\"bandwidth\": \"400Gb/s\", \"latency\": \"2us\"}",
+                "\"kind\": \"none\"")),
             "cluster.json: devices: 64 exceed one scale-up domain of 8 and scale_out.kind is none");
 }
 
@@ -221,9 +229,8 @@ TEST(ClusterLoader, DevicesOverrideOnATorusTakesTheNearestSlice) {
 }
 
 TEST(ClusterLoader, DevicesOverrideAcrossTorusPods) {
-  const std::string multislice = replace(
-      kTorus, "\"scale_up\"",
-      R"("scale_out": {"kind": "dcn", "nics_per_domain": 4096,
+  const std::string multislice = replace(kTorus, "\"scale_up\"",
+                                         R"("scale_out": {"kind": "dcn", "nics_per_domain": 4096,
                        "link": {"bandwidth": "50Gb/s", "latency": "10us"}},
          "scale_up")");
   const hw::ClusterSpec c = parse_cluster(multislice, "c.json", 9000);
@@ -251,7 +258,8 @@ TEST(ClusterLoader, LoadsFilesAndResolvesTheAcceleratorBesideThem) {
     load_cluster("dgx-h10");
     FAIL() << "no error";
   } catch (const InputError& e) {
-    EXPECT_STREQ(e.what(), "--cluster: no preset or file named 'dgx-h10'; did you mean 'dgx-h100'?");
+    EXPECT_STREQ(e.what(),
+                 "--cluster: no preset or file named 'dgx-h10'; did you mean 'dgx-h100'?");
   }
   EXPECT_THROW(load_accelerator("no-such-chip"), InputError);
 }

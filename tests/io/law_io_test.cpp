@@ -51,8 +51,8 @@ TEST(LawPresets, EveryRegisteredLawHasAPresetThatLoads) {
 TEST(LawPresets, ClarkNeedsCoefficients) {
   const std::string e = error_of([] { load_law("clark"); });
   EXPECT_NE(e.find("preset clark: coefficients.a: is not set"), std::string::npos) << e;
-  const laws::Law law = load_law(
-      "clark", {"a=-0.08", "b=-0.1", "c=0.01", "d=1.1", "E_start=1.8", "E_max=300"});
+  const laws::Law law =
+      load_law("clark", {"a=-0.08", "b=-0.1", "c=0.01", "d=1.1", "E_start=1.8", "E_max=300"});
   EXPECT_DOUBLE_EQ(law.coefficients.at("E_max"), 300);
 }
 
@@ -74,9 +74,8 @@ TEST(LawFiles, UnknownKeysAreRejectedWithAHint) {
     parse_law(R"({"form": "chinchilla", "coefficients": {"alpah": 0.3}})", "l.json", {}, false);
   });
   EXPECT_EQ(e, "l.json: coefficients.alpah: unknown key; did you mean 'alpha'?");
-  e = error_of([] {
-    parse_law(R"({"form": "chinchila", "coefficients": {}})", "l.json", {}, false);
-  });
+  e = error_of(
+      [] { parse_law(R"({"form": "chinchila", "coefficients": {}})", "l.json", {}, false); });
   EXPECT_NE(e.find("l.json: form: 'chinchila' is not one of"), std::string::npos) << e;
   e = error_of([] {
     parse_law(R"({"form": "joint", "coefficients": {}, "fitted_range": {"params": {"mx": 1}}})",
@@ -180,26 +179,22 @@ TEST(RunsCsv, BadValuesNameLineAndColumn) {
                              laws::Form::chinchilla);
             }).rfind("runs.csv: line 3, column 2 (tokens): ", 0),
             0u);
-  EXPECT_EQ(error_of([&] {
-              parse_runs_csv(head + "1e9,1e10,0\n", "runs.csv", laws::Form::chinchilla);
-            }),
-            "runs.csv: line 2, column 3 (loss): must be positive (got 0)");
+  EXPECT_EQ(
+      error_of([&] { parse_runs_csv(head + "1e9,1e10,0\n", "runs.csv", laws::Form::chinchilla); }),
+      "runs.csv: line 2, column 3 (loss): must be positive (got 0)");
   EXPECT_EQ(error_of([&] {
               parse_runs_csv(head + "1e9,1e10,abc\n", "runs.csv", laws::Form::chinchilla);
             }),
             "runs.csv: line 2, column 3 (loss): 'abc' is not a number");
-  EXPECT_EQ(error_of([&] {
-              parse_runs_csv(head + "1e9,1e10\n", "runs.csv", laws::Form::chinchilla);
-            }),
-            "runs.csv: line 2: 2 fields, but the header (line 1) has 3");
-  EXPECT_EQ(error_of([&] {
-              parse_runs_csv(head + "1e9,,2.5\n", "runs.csv", laws::Form::chinchilla);
-            }),
-            "runs.csv: line 2, column 2 (tokens): empty value");
-  EXPECT_EQ(error_of([] {
-              parse_runs_csv("params,tokns,loss\n", "runs.csv", laws::Form::chinchilla);
-            }),
-            "runs.csv: line 1, column 2: unknown column 'tokns'; did you mean 'tokens'?");
+  EXPECT_EQ(
+      error_of([&] { parse_runs_csv(head + "1e9,1e10\n", "runs.csv", laws::Form::chinchilla); }),
+      "runs.csv: line 2: 2 fields, but the header (line 1) has 3");
+  EXPECT_EQ(
+      error_of([&] { parse_runs_csv(head + "1e9,,2.5\n", "runs.csv", laws::Form::chinchilla); }),
+      "runs.csv: line 2, column 2 (tokens): empty value");
+  EXPECT_EQ(
+      error_of([] { parse_runs_csv("params,tokns,loss\n", "runs.csv", laws::Form::chinchilla); }),
+      "runs.csv: line 1, column 2: unknown column 'tokns'; did you mean 'tokens'?");
   EXPECT_EQ(error_of([] {
               parse_runs_csv("params,experts,loss\n1e9,0.5,2\n", "runs.csv", laws::Form::clark);
             }),
@@ -207,8 +202,9 @@ TEST(RunsCsv, BadValuesNameLineAndColumn) {
 }
 
 TEST(RunsCsv, TooFewRowsForTheLaw) {
-  EXPECT_EQ(error_of([] { parse_runs_csv(runs_csv(4), "runs.csv", laws::Form::chinchilla); }),
-            "runs.csv: rows: 4 runs, but the chinchilla form needs at least 6 (5 coefficients + 1)");
+  EXPECT_EQ(
+      error_of([] { parse_runs_csv(runs_csv(4), "runs.csv", laws::Form::chinchilla); }),
+      "runs.csv: rows: 4 runs, but the chinchilla form needs at least 6 (5 coefficients + 1)");
   EXPECT_EQ(error_of([] { parse_runs_csv("", "runs.csv", laws::Form::chinchilla); }),
             "runs.csv: no header row: the file has no columns");
   EXPECT_EQ(error_of([] { read_runs_csv("/nonexistent/runs.csv", laws::Form::chinchilla); }),
@@ -237,8 +233,8 @@ TEST(LossReport, HasTheCliKeys) {
   EXPECT_NE(json.find("\"value\": 1.93"), std::string::npos);
   const laws::ComputeOptimal o = laws::compute_optimal(law, 5.76e23);
   const std::string opt = render_json(make_optimal_report(law, o));
-  for (const char* key : {"params_active", "params_total", "tokens", "experts", "granularity",
-                          "\"loss\": 1.93"})
+  for (const char* key :
+       {"params_active", "params_total", "tokens", "experts", "granularity", "\"loss\": 1.93"})
     EXPECT_NE(opt.find(key), std::string::npos) << key;
 }
 

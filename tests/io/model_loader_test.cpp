@@ -113,9 +113,10 @@ TEST(ModelLoader, CapacityFactorAndRouters) {
 }
 
 TEST(ModelLoader, ExpertsOneIsDenseAndMoeNullIsDense) {
-  EXPECT_FALSE(parse_model(replace(kMixtral, "\"experts\": 8, \"top_k\": 2", "\"experts\": 1, \"top_k\": 1"),
-                           "model.json")
-                   .is_moe());
+  EXPECT_FALSE(
+      parse_model(replace(kMixtral, "\"experts\": 8, \"top_k\": 2", "\"experts\": 1, \"top_k\": 1"),
+                  "model.json")
+          .is_moe());
   const std::string null_moe = replace(kDense, "\"ffn\":", "\"moe\": null, \"ffn\":");
   EXPECT_FALSE(parse_model(null_moe, "model.json").is_moe());
 }
@@ -131,8 +132,9 @@ TEST(ModelLoader, MlaNeedsItsSizes) {
   EXPECT_EQ(m.attention.q_lora_rank, 0);
   EXPECT_EQ(error_of(replace(mla, "\"rope_head_dim\": 32,", "")),
             "model.json: attention.rope_head_dim: required key missing");
-  EXPECT_EQ(error_of(replace(kMixtral, "\"head_dim\": 128", "\"head_dim\": 128, \"kv_lora_rank\": 4")),
-            "model.json: attention.kv_lora_rank: applies only to attention.type mla (type is gqa)");
+  EXPECT_EQ(
+      error_of(replace(kMixtral, "\"head_dim\": 128", "\"head_dim\": 128, \"kv_lora_rank\": 4")),
+      "model.json: attention.kv_lora_rank: applies only to attention.type mla (type is gqa)");
 }
 
 TEST(ModelLoader, MalformedJsonNamesThePosition) {
@@ -166,8 +168,9 @@ TEST(ModelLoader, OtherTypesAreChecked) {
             "model.json: tied_embeddings: expected true or false, got 0");
   EXPECT_EQ(error_of(replace(kMixtral, "\"name\": \"mixtral-8x7b\"", "\"name\": 7")),
             "model.json: name: expected a string, got 7");
-  EXPECT_EQ(error_of(replace(kMixtral, "\"capacity_factor\": null", "\"capacity_factor\": \"1.25\"")),
-            "model.json: moe.capacity_factor: expected a number, got the string \"1.25\"");
+  EXPECT_EQ(
+      error_of(replace(kMixtral, "\"capacity_factor\": null", "\"capacity_factor\": \"1.25\"")),
+      "model.json: moe.capacity_factor: expected a number, got the string \"1.25\"");
   EXPECT_EQ(error_of(replace(kMixtral, "\"ffn\": {\"d_ff\": 14336, \"activation\": \"swiglu\"}",
                              "\"ffn\": [14336]")),
             "model.json: ffn: expected an object, got an array");
@@ -189,8 +192,8 @@ TEST(ModelLoader, SemanticRulesComeFromValidate) {
   EXPECT_EQ(error_of(replace(replace(kMixtral, "\"experts\": 8", "\"experts\": 2"), "\"top_k\": 2",
                              "\"top_k\": 4")),
             "model.json: moe.top_k: 4 exceeds moe.experts (2)");
-  EXPECT_EQ(error_of(replace(kMixtral, "\"kv_heads\": 8", "\"kv_heads\": 5")).rfind(
-                "model.json: attention.kv_heads: ", 0),
+  EXPECT_EQ(error_of(replace(kMixtral, "\"kv_heads\": 8", "\"kv_heads\": 5"))
+                .rfind("model.json: attention.kv_heads: ", 0),
             0u);
 }
 
@@ -209,8 +212,9 @@ TEST(ModelLoader, EnumsGetADidYouMean) {
             "'gqa'?");
   EXPECT_EQ(error_of(replace(kMixtral, "\"activation\": \"swiglu\"", "\"activation\": \"silu\"")),
             "model.json: ffn.activation: 'silu' is not one of relu, gelu, swiglu, geglu");
-  EXPECT_EQ(error_of(replace(kDense, "\"norm\": \"layernorm\"", "\"norm\": \"rmsnrom\"")),
-            "model.json: norm: 'rmsnrom' is not one of layernorm, rmsnorm; did you mean 'rmsnorm'?");
+  EXPECT_EQ(
+      error_of(replace(kDense, "\"norm\": \"layernorm\"", "\"norm\": \"rmsnrom\"")),
+      "model.json: norm: 'rmsnrom' is not one of layernorm, rmsnorm; did you mean 'rmsnorm'?");
 }
 
 TEST(ModelLoader, RequiredKeys) {
@@ -224,10 +228,10 @@ TEST(ModelLoader, RequiredKeys) {
 }
 
 TEST(ModelLoader, SetsOverrideFields) {
-  const model::ModelSpec m = parse_model(
-      kMixtral, "model.json",
-      {"moe.experts=64", "moe.top_k = 8", "moe.capacity_factor=1.5", "ffn.d_ff=1.2e4",
-       "name=\"custom\"", "attention.type=mha", "attention.kv_heads=32"});
+  const model::ModelSpec m =
+      parse_model(kMixtral, "model.json",
+                  {"moe.experts=64", "moe.top_k = 8", "moe.capacity_factor=1.5", "ffn.d_ff=1.2e4",
+                   "name=\"custom\"", "attention.type=mha", "attention.kv_heads=32"});
   EXPECT_EQ(m.moe.experts, 64);
   EXPECT_EQ(m.moe.top_k, 8);
   EXPECT_DOUBLE_EQ(m.moe.capacity_factor.value_or(0), 1.5);
@@ -286,12 +290,23 @@ TEST(ModelLoader, NoInputCrashes) {
     }
   };
   for (std::size_t n = 0; n < kMixtral.size(); ++n) only_input_errors(kMixtral.substr(0, n), {});
-  const std::vector<std::string> odd = {"null", "-1", "0", "1e308", "-1e308", "1e30",
-                                        "18446744073709551615", "9223372036854775807",
-                                        "\"\"", "[]", "{}", "true", "0.5", "\"\\u0000\""};
-  for (const char* key : {"\"layers\": 32", "\"heads\": 32", "\"experts\": 8",
-                          "\"capacity_factor\": null", "\"type\": \"gqa\"", "\"top_k\": 2",
-                          "\"every\": 1"}) {
+  const std::vector<std::string> odd = {"null",
+                                        "-1",
+                                        "0",
+                                        "1e308",
+                                        "-1e308",
+                                        "1e30",
+                                        "18446744073709551615",
+                                        "9223372036854775807",
+                                        "\"\"",
+                                        "[]",
+                                        "{}",
+                                        "true",
+                                        "0.5",
+                                        "\"\\u0000\""};
+  for (const char* key :
+       {"\"layers\": 32", "\"heads\": 32", "\"experts\": 8", "\"capacity_factor\": null",
+        "\"type\": \"gqa\"", "\"top_k\": 2", "\"every\": 1"}) {
     const std::string k = key;
     const std::string name = k.substr(0, k.find(':') + 1);
     for (const auto& v : odd) {
@@ -304,6 +319,8 @@ TEST(ModelLoader, NoInputCrashes) {
     only_input_errors(kMixtral, {set});
   EXPECT_EQ(error_of(replace(kMixtral, "\"layers\": 32", "\"layers\": 1e30")),
             "model.json: layers: 1e+30 is too large");
+  EXPECT_EQ(error_of(replace(kMixtral, "\"layers\": 32", "\"layers\": 1000000")),
+            "model.json: layers: must be at most 100000 (got 1000000)");
 }
 
 TEST(ModelLoader, MissingFileOrPresetNamesIt) {
@@ -322,18 +339,14 @@ TEST(ModelLoader, LoadsAFileWithItsPathAsSource) {
   const auto dir = std::filesystem::temp_directory_path() / "moesim_io_model_test";
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "my-model.json").string();
-  {
-    std::ofstream(path) << replace(kMixtral, "\"top_k\": 2", "\"top_k\": 9");
-  }
+  { std::ofstream(path) << replace(kMixtral, "\"top_k\": 2", "\"top_k\": 9"); }
   try {
     load_model(path);
     FAIL() << "no error";
   } catch (const InputError& e) {
     EXPECT_EQ(std::string(e.what()), path + ": moe.top_k: 9 exceeds moe.experts (8)");
   }
-  {
-    std::ofstream(path) << kMixtral;
-  }
+  { std::ofstream(path) << kMixtral; }
   EXPECT_EQ(load_model(path, {"moe.experts=16"}).moe.experts, 16);
   // A folder is not a model file.
   EXPECT_THROW(load_model(dir.string()), InputError);

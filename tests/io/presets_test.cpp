@@ -23,9 +23,8 @@ TEST(Presets, EveryPresetIsListedWithAValidSummary) {
 
 TEST(Presets, ListsOneKind) {
   const std::set<std::string> accelerators = {
-      "v100",    "a100-40g", "a100-80g", "h100-sxm", "h800",   "h200",
-      "b200",    "gb200",    "mi250x",   "mi300x",   "mi325x", "tpu-v3",
-      "tpu-v4",  "tpu-v5e",  "tpu-v5p",  "tpu-v6e"};
+      "v100",   "a100-40g", "a100-80g", "h100-sxm", "h800",   "h200",    "b200",    "gb200",
+      "mi250x", "mi300x",   "mi325x",   "tpu-v3",   "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e"};
   std::set<std::string> listed;
   for (const auto& p : list_presets("accelerators")) {
     EXPECT_EQ(p.kind, "accelerators");

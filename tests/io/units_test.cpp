@@ -86,8 +86,10 @@ TEST(Units, Power) {
 }
 
 TEST(Units, RejectsEmptyText) {
-  EXPECT_EQ(error_of(parse_bytes, ""), "--x: empty text; expected a size such as 80GB, 256MiB or 1e9");
-  EXPECT_EQ(error_of(parse_count, "  "), "--x: empty text; expected a count such as 300B, 14.8T, 7K or 1e12");
+  EXPECT_EQ(error_of(parse_bytes, ""),
+            "--x: empty text; expected a size such as 80GB, 256MiB or 1e9");
+  EXPECT_EQ(error_of(parse_count, "  "),
+            "--x: empty text; expected a count such as 300B, 14.8T, 7K or 1e12");
 }
 
 TEST(Units, RejectsNonNumbers) {

@@ -51,7 +51,7 @@ class Random {
 // real sweeps cover, 1% noise hides most coefficients), experts or granularity in powers of 2.
 struct Design {
   double n_lo, n_hi, d_lo, d_hi;
-  double p_one = 1;   // experts / granularity: 1 with this probability, else 2^U{0..max_power}
+  double p_one = 1;  // experts / granularity: 1 with this probability, else 2^U{0..max_power}
   int max_power = 0;
 };
 
@@ -67,30 +67,42 @@ const std::vector<Case>& cases() {
       // Hoffmann et al. 2022 approach 3.
       {"chinchilla", Form::chinchilla, {1.69, 406.4, 410.7, 0.34, 0.28}, {1e3, 1e12, 1e4, 1e13}},
       // Besiroglu et al. 2024.
-      {"chinchilla-replication", Form::chinchilla, {1.8172, 482.01, 2085.43, 0.3478, 0.3658},
+      {"chinchilla-replication",
+       Form::chinchilla,
+       {1.8172, 482.01, 2085.43, 0.3478, 0.3658},
        {1e3, 1e12, 1e4, 1e13}},
       // Krajewski et al. 2024's dense fit is the Chinchilla form (E = c, A = a, B = b).
-      {"krajewski-dense", Form::chinchilla, {0.47, 16.3, 26.7, 0.126, 0.127},
+      {"krajewski-dense",
+       Form::chinchilla,
+       {0.47, 16.3, 26.7, 0.126, 0.127},
        {1e3, 1e12, 1e4, 1e13}},
       // Kaplan et al. 2020 Table 2.
       {"kaplan", Form::kaplan, {6.4e13, 1.8e13, 0.076, 0.103}, {1e4, 1e14, 1e5, 1e15}},
       // A Clark-form law (moesim ships no Clark coefficients): a, b, c, d, E_start, E_max.
-      {"clark", Form::clark, {-0.082, -0.108, 0.009, 1.104, 1.847, 314.478},
+      {"clark",
+       Form::clark,
+       {-0.082, -0.108, 0.009, 1.104, 1.847, 314.478},
        {1e1, 1e9, 1, 1, 0.25, 16}},
       // Krajewski et al. 2024 Tables 1 and 8.
-      {"krajewski-e64", Form::krajewski, {18.1, 0.115, 30.8, 0.147, 2.1, 0.58, 0.47},
+      {"krajewski-e64",
+       Form::krajewski,
+       {18.1, 0.115, 30.8, 0.147, 2.1, 0.58, 0.47},
        {1e3, 1e11, 1e8, 1e16, 0, 14}},
-      {"krajewski-e16", Form::krajewski, {19.64, 0.124, 57.07, 0.169, 1.18, 0.986, 0.472},
+      {"krajewski-e16",
+       Form::krajewski,
+       {19.64, 0.124, 57.07, 0.169, 1.18, 0.986, 0.472},
        {1e3, 1e11, 1e8, 1e16, 0, 14}},
       // Ludziejewski et al. 2025 App. B Table 3.
-      {"joint", Form::joint,
+      {"joint",
+       Form::joint,
        {35.91, -0.1889, -0.2285, 0.0098, 35.98, -0.1775, 0.5529, -0.0259, 2.0732, 290.4521, 1.3637},
        {1e3, 1e13, 1e3, 1e14, 0.25, 16}},
   };
   return all;
 }
 
-std::vector<TrainingRun> draw(const Case& c, double noise, std::uint64_t seed, std::size_t count = 200) {
+std::vector<TrainingRun> draw(const Case& c, double noise, std::uint64_t seed,
+                              std::size_t count = 200) {
   Random rng(seed);
   std::vector<TrainingRun> runs;
   const Design& d = c.design;
@@ -144,8 +156,8 @@ TEST_P(FitRecovery, RecoversCoefficientsAndCoversThemAtOnePercentNoise) {
         << c.law << " " << e.name << ": fit " << e.value << ", truth " << truth
         << ", design standard error " << 100 * rel_se << "%";
     EXPECT_TRUE(e.low <= truth && truth <= e.high)
-        << c.law << " " << e.name << ": truth " << truth << " outside [" << e.low << ", "
-        << e.high << "]";
+        << c.law << " " << e.name << ": truth " << truth << " outside [" << e.low << ", " << e.high
+        << "]";
   }
   // The fit explains the runs down to the noise.
   EXPECT_NEAR(fit.rms_log_residual, 0.01, 0.0015) << c.law;
@@ -202,8 +214,8 @@ TEST(Fit, ResidualsFollowTheRunsInOrder) {
   ASSERT_EQ(r.residuals.size(), runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i) {
     EXPECT_EQ(r.residuals[i].observed, runs[i].loss);
-    EXPECT_NEAR(r.residuals[i].log_residual,
-                std::log(r.residuals[i].predicted / runs[i].loss), 1e-12);
+    EXPECT_NEAR(r.residuals[i].log_residual, std::log(r.residuals[i].predicted / runs[i].loss),
+                1e-12);
   }
   EXPECT_DOUBLE_EQ(*r.data_range.params.min, [&] {
     double m = runs[0].point.params;

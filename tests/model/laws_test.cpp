@@ -77,8 +77,7 @@ TEST(Laws, KaplanTendsToItsParameterLawWhenDataIsUnlimited) {
   const double n = 1e9;
   EXPECT_NEAR(predict(Form::kaplan, c, {n, 1e300, 1, 1}), std::pow(6.4e13 / n, 0.076), 1e-12);
   // And L(N -> inf, D) = (Dc / D)^alpha_D.
-  EXPECT_NEAR(predict(Form::kaplan, c, {1e300, 1e10, 1, 1}), std::pow(1.8e13 / 1e10, 0.103),
-              1e-12);
+  EXPECT_NEAR(predict(Form::kaplan, c, {1e300, 1e10, 1, 1}), std::pow(1.8e13 / 1e10, 0.103), 1e-12);
 }
 
 TEST(Laws, SaturatingExpertsStartsAtEStartAndSaturatesAtEMax) {
@@ -134,9 +133,9 @@ TEST(Laws, ValidateNamesMissingAndBadCoefficients) {
 }
 
 TEST(Laws, RegistryListsEveryLawOnceWithSource) {
-  const std::vector<std::string> expected = {"kaplan",        "chinchilla",    "chinchilla-replication",
-                                             "clark",         "krajewski-e64", "krajewski-e16",
-                                             "krajewski-dense", "joint"};
+  const std::vector<std::string> expected = {
+      "kaplan",        "chinchilla",    "chinchilla-replication", "clark",
+      "krajewski-e64", "krajewski-e16", "krajewski-dense",        "joint"};
   ASSERT_EQ(law_registry().size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(law_registry()[i].name, expected[i]);
@@ -249,8 +248,7 @@ TEST(Optimal, KrajewskiUsesItsFlopsModel) {
   // F = (12 d^2 c_f + d E G c_r) D n_blocks, N = d^2 (8E + 4) n_blocks, d = 64 n_blocks.
   const double d = 1024, blocks = 16, e = 64, g = 8;
   const double n = d * d * (8 * e + 4) * blocks;
-  EXPECT_NEAR(krajewski_flops_per_token(n, e, g), (12 * d * d * 6 + d * e * g * 14) * blocks,
-              1e-3);
+  EXPECT_NEAR(krajewski_flops_per_token(n, e, g), (12 * d * d * 6 + d * e * g * 14) * blocks, 1e-3);
   EXPECT_NEAR(krajewski_active_params(n, e), 12 * d * d * blocks, 1e-3);
   const ComputeOptimal o = compute_optimal(krajewski_e64(), 1e21);
   EXPECT_NEAR(o.tokens * krajewski_flops_per_token(o.params, 64, o.granularity), 1e21, 1e12);

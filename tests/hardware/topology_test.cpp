@@ -1,0 +1,271 @@
+// Topology generators against closed forms: vertex and link counts, degrees, diameter,
+// bisection bandwidth (computed as a max-flow over the graph), routing hop counts, and
+// build time at pod scale.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+
+#include "hardware/topology.hpp"
+#include "io/loaders.hpp"
+
+namespace moesim::hw {
+namespace {
+
+ClusterSpec switched(int devices, int per_domain, ScaleUpKind kind, double up_Bps,
+                     ScaleOutKind out = ScaleOutKind::none, int tiers = 2,
+                     double oversubscription = 1, int radix = 64) {
+  ClusterSpec c;
+  c.name = "test";
+  c.devices = devices;
+  c.scale_up.kind = kind;
+  c.scale_up.devices_per_domain = per_domain;
+  c.scale_up.link = {up_Bps, 1e-6, 0.8};
+  c.scale_out.kind = out;
+  c.scale_out.nics_per_domain = out == ScaleOutKind::none ? 0 : per_domain;
+  c.scale_out.tiers = tiers;
+  c.scale_out.oversubscription = oversubscription;
+  c.scale_out.switch_radix = radix;
+  c.scale_out.link = {50e9, 2e-6, 0.96};
+  return c;
+}
+
+ClusterSpec torus(int x, int y, int z, bool wrap, double link_Bps = 100e9) {
+  ClusterSpec c;
+  c.name = "torus";
+  c.devices = x * y * z;
+  c.scale_up.kind = z > 1 ? ScaleUpKind::torus3d : ScaleUpKind::torus2d;
+  c.scale_up.torus_dims = {x, y, z};
+  c.scale_up.devices_per_domain = x * y * z;
+  c.scale_up.wraparound = wrap;
+  c.scale_up.link = {link_Bps, 1e-6, 1.0};
+  c.scale_out.kind = ScaleOutKind::none;
+  return c;
+}
+
+TEST(NvSwitchDomain, EightGpuNode) {
+  // 8 devices + 1 switch vertex, one link per device; any two GPUs are 2 links apart; half
+  // the GPUs reach the other half through their own 450 GB/s ports: 4 x 450 GB/s.
+  Topology t(switched(8, 8, ScaleUpKind::nvswitch, 450e9));
+  EXPECT_EQ(t.vertex_count(), 9u);
+  EXPECT_EQ(t.link_count(), 8u);
+  EXPECT_EQ(t.count(NodeKind::switch_node), 1u);
+  for (int d = 0; d < 8; ++d) EXPECT_EQ(t.out_degree(d), 1);
+  EXPECT_EQ(t.out_degree(8), 8);
+  EXPECT_EQ(t.diameter(), 2);
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), 4 * 450e9, 1);
+  EXPECT_EQ(t.hops(0, 7), 2);
+}
+
+TEST(NvSwitchDomain, Gb200Nvl72FromPreset) {
+  // One 72-GPU NVLink 5 domain per rack, 8 racks: 576 GPUs, 8 switch vertices; one NIC per
+  // GPU on a rail-optimized two-tier tree (72 rails).
+  Topology t(io::load_cluster("gb200-nvl72"));
+  EXPECT_EQ(t.domains(), 8);
+  EXPECT_EQ(t.domain_size(), 72);
+  EXPECT_EQ(t.count_at_tier(1) - static_cast<std::size_t>(t.leaves()), 8u);
+  EXPECT_EQ(t.hops(0, 71), 2);  // same rack: through its NVLink switch
+  // Rack 0 GPU 0 to rack 1 GPU 0: same rail, same leaf.
+  EXPECT_EQ(t.hops(0, 72), 2);
+}
+
+TEST(FullMesh, Mi300xNode) {
+  // One link per pair: 8*7/2 = 28 links, degree 7, diameter 1; the bisection cuts the
+  // 4 x 4 = 16 links between the halves: 16 x 64 GB/s.
+  Topology t(switched(8, 8, ScaleUpKind::full_mesh, 64e9));
+  EXPECT_EQ(t.vertex_count(), 8u);
+  EXPECT_EQ(t.link_count(), 28u);
+  for (int d = 0; d < 8; ++d) EXPECT_EQ(t.out_degree(d), 7);
+  EXPECT_EQ(t.diameter(), 1);
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), 16 * 64e9, 1);
+}
+
+TEST(Torus, ThreeDimensionalWithWraparound) {
+  // k x k x k with wraparound: 3k^3 links, degree 6, diameter 3 floor(k/2); cutting one
+  // dimension in half crosses 2k^2 links (the middle and the wraparound).
+  for (int k : {4, 6}) {
+    Topology t(torus(k, k, k, true));
+    EXPECT_EQ(t.link_count(), static_cast<std::size_t>(3 * k * k * k)) << k;
+    for (int d = 0; d < t.devices(); ++d) ASSERT_EQ(t.out_degree(d), 6);
+    EXPECT_EQ(t.diameter(), 3 * (k / 2)) << k;
+    EXPECT_NEAR(t.bisection_bandwidth_Bps(), 2.0 * k * k * 100e9, 1) << k;
+  }
+}
+
+TEST(Torus, ThreeDimensionalWithoutWraparound) {
+  // A k^3 mesh: 3 k^2 (k-1) links, degree 3 (corners) to 6 (inside), diameter 3(k-1),
+  // bisection k^2 links.
+  const int k = 4;
+  Topology t(torus(k, k, k, false));
+  EXPECT_EQ(t.link_count(), static_cast<std::size_t>(3 * k * k * (k - 1)));
+  EXPECT_EQ(t.out_degree(0), 3);
+  EXPECT_EQ(t.out_degree(1 + k + k * k), 6);
+  EXPECT_EQ(t.diameter(), 3 * (k - 1));
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), k * k * 100e9, 1);
+}
+
+TEST(Torus, TwoDimensionalPods) {
+  // TPU v5e / v6e: 16 x 16 with wraparound: 2 * 256 links, diameter 16, bisection 2k = 32
+  // links.
+  Topology t(io::load_cluster("tpu-v6e-256"));
+  EXPECT_EQ(t.devices(), 256);
+  EXPECT_EQ(t.link_count() - static_cast<std::size_t>(t.nic_endpoints()), 512u);
+  Topology bare(torus(16, 16, 1, true));
+  EXPECT_EQ(bare.diameter(), 16);
+  EXPECT_NEAR(bare.bisection_bandwidth_Bps(), 32 * 100e9, 1);
+  // A dimension of 2 gets no second, parallel wraparound link.
+  Topology small(torus(2, 2, 1, true));
+  EXPECT_EQ(small.link_count(), 4u);
+}
+
+TEST(Torus, SubSliceFromPresetHasNoWraparound) {
+  // tpu-v5e-256 with --devices 64: an 8 x 8 sub-slice without wraparound (the preset says
+  // sub-slices have none), so the diameter is 14 and the bisection 8 links.
+  ClusterSpec c = io::load_cluster("tpu-v5e-256", 64);
+  c.scale_out.kind = ScaleOutKind::none;
+  Topology t(c);
+  EXPECT_EQ(t.torus_dims()[0] * t.torus_dims()[1], 64);
+  EXPECT_FALSE(t.wraparound());
+  EXPECT_EQ(t.diameter(), 14);
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), 8 * c.scale_up.link.bandwidth_Bps, 1);
+}
+
+TEST(Torus, DimensionOrderRoutingHopCounts) {
+  // Hops = sum over dimensions of the shorter way around each ring; x is corrected first.
+  Topology t(torus(8, 8, 8, true));
+  auto id = [](int x, int y, int z) { return x + 8 * (y + 8 * z); };
+  EXPECT_EQ(t.hops(id(0, 0, 0), id(3, 0, 0)), 3);
+  EXPECT_EQ(t.hops(id(0, 0, 0), id(7, 0, 0)), 1);  // the wraparound link
+  EXPECT_EQ(t.hops(id(1, 2, 3), id(6, 6, 6)), 3 + 4 + 3);
+  const auto path = t.route(id(0, 0, 0), id(2, 2, 0));
+  ASSERT_EQ(path.size(), 4u);
+  EXPECT_EQ(t.link_target(path[1]), id(2, 0, 0));  // x first
+  Topology mesh(torus(8, 8, 8, false));
+  EXPECT_EQ(mesh.hops(id(0, 0, 0), id(7, 0, 0)), 7);
+}
+
+TEST(Torus, HalfwayTrafficSplitsBetweenDirections) {
+  // On a ring of 8 the node 4 away can go either way; even sources go +, odd sources go -.
+  Topology t(torus(8, 1, 1, true));
+  const auto even = t.route(0, 4), odd = t.route(1, 5);
+  ASSERT_EQ(even.size(), 4u);
+  ASSERT_EQ(odd.size(), 4u);
+  EXPECT_EQ(t.link_target(even[0]), 1);
+  EXPECT_EQ(t.link_target(odd[0]), 0);
+}
+
+TEST(FatTree, DgxH100SuperPodCounts) {
+  // 1024 GPUs, 128 nodes, one NDR NIC per GPU, rail-optimized two-tier tree of 64-port
+  // switches at 1:1: each rail's 128 NICs fill 4 leaves of 32 down-ports; 32 leaves with 32
+  // up-ports each, so 32 spines. Links: 1024 NVLink + 1024 NIC + 32 x 32 leaf-spine.
+  Topology t(io::load_cluster("dgx-h100"));
+  EXPECT_EQ(t.leaves(), 32);
+  EXPECT_EQ(t.leaf_down_ports(), 32);
+  EXPECT_EQ(t.leaf_up_ports(), 32);
+  EXPECT_EQ(t.count_at_tier(2), 32u);
+  EXPECT_EQ(t.vertex_count(), 1024u + 128 + 32 + 32);
+  EXPECT_EQ(t.link_count(), 1024u + 1024 + 32 * 32);
+  EXPECT_EQ(t.diameter(), 4);
+  // Full bisection: half of the 1024 NICs at 50 GB/s (the SuperPOD's 400 GB/s per node).
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), 512 * 50e9, 1e3);
+}
+
+TEST(FatTree, RoutingHops) {
+  Topology t(io::load_cluster("dgx-h100"));
+  EXPECT_EQ(t.hops(0, 1), 2);      // same node: GPU, NVSwitch, GPU
+  EXPECT_EQ(t.hops(0, 8), 2);      // next node, same rail, same leaf
+  EXPECT_EQ(t.hops(0, 9), 4);      // next node, other rail: NVLink to rail 1, then its leaf
+  EXPECT_EQ(t.hops(0, 8 * 64), 4);  // same rail, other leaf: leaf, spine, leaf
+  // Equal-cost paths over the spines are spread by the flow hash (ECMP).
+  std::set<int> spines;
+  for (int src = 0; src < 32 * 8; src += 8) {
+    const auto path = t.route(src, 8 * 64 + src);
+    ASSERT_EQ(path.size(), 4u);
+    spines.insert(t.link_target(path[1]));
+  }
+  EXPECT_GT(spines.size(), 8u);
+}
+
+TEST(FatTree, OversubscriptionCutsTheBisection) {
+  // Radix 8 at 3:1: 6 down and 2 up ports per leaf. 12 single-device domains fill two
+  // leaves; the halves are the leaves, joined by 2 up-links each: 2 x 50 GB/s, a third of
+  // the 6 x 50 GB/s a non-blocking tree would give.
+  Topology t(switched(12, 1, ScaleUpKind::none, 0, ScaleOutKind::fat_tree, 2, 3, 8));
+  EXPECT_EQ(t.leaf_down_ports(), 6);
+  EXPECT_EQ(t.leaf_up_ports(), 2);
+  EXPECT_EQ(t.leaves(), 2);
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), 2 * 50e9, 1);
+  Topology full(switched(12, 1, ScaleUpKind::none, 0, ScaleOutKind::fat_tree, 2, 1, 8));
+  EXPECT_NEAR(full.bisection_bandwidth_Bps(), 6 * 50e9, 1);
+}
+
+TEST(FatTree, ThreeTiers) {
+  // Radix 8 at 1:1 (4 down, 4 up), 32 single-device domains: 8 leaves, pods of radix/2 = 4
+  // leaves with 4 spines each, 4 core planes. Inside a leaf 2 links, inside a pod 4 (leaf,
+  // spine, leaf), across pods 6 (leaf, spine, core, spine, leaf).
+  Topology t(switched(32, 1, ScaleUpKind::none, 0, ScaleOutKind::fat_tree, 3, 1, 8));
+  EXPECT_EQ(t.leaves(), 8);
+  EXPECT_EQ(t.count_at_tier(2), 8u);
+  EXPECT_EQ(t.count_at_tier(3), 4u);
+  // Links: 32 endpoints, 2 pods x 4 leaves x 4 spines, and one aggregated link from each
+  // of the 8 spines to its core plane (its 4 up-ports).
+  EXPECT_EQ(t.link_count(), 32u + 2 * 4 * 4 + 8);
+  EXPECT_EQ(t.hops(0, 3), 2);
+  EXPECT_EQ(t.hops(0, 15), 4);
+  const auto path = t.route(0, 31);
+  ASSERT_EQ(path.size(), 6u);
+  EXPECT_EQ(t.graph()[t.link_target(path[2])].tier, 3);
+  EXPECT_EQ(t.diameter(), 6);
+  // Non-blocking: half of the 32 endpoints at 50 GB/s.
+  EXPECT_NEAR(t.bisection_bandwidth_Bps(), 16 * 50e9, 1);
+}
+
+TEST(FatTree, DgxA100SuperPodHasARailPodEach) {
+  // DGX A100 SuperPOD preset: 140 nodes, 8 HDR rails, three tiers. Each rail's 140 NICs
+  // fill ceil(140 / down-ports) leaves under the rail's own spines; cores join the rails.
+  Topology t(io::load_cluster("dgx-a100"));
+  const int down = t.leaf_down_ports();
+  EXPECT_EQ(t.leaves(), 8 * ((140 + down - 1) / down));
+  EXPECT_EQ(t.count_at_tier(3), static_cast<std::size_t>(t.leaf_up_ports()));
+  EXPECT_EQ(t.hops(0, 8), 2);    // same rail, same leaf
+  EXPECT_EQ(t.hops(0, 1119), 6);  // NVLink to rail 7, then leaf, spine, leaf of rail 7
+}
+
+TEST(FatTree, SharedNicsGetTheirOwnVertices) {
+  // 8 devices per domain, 2 NICs: each NIC serves 4 devices.
+  ClusterSpec c = switched(32, 8, ScaleUpKind::nvswitch, 450e9, ScaleOutKind::fat_tree);
+  c.scale_out.nics_per_domain = 2;
+  Topology t(c);
+  EXPECT_EQ(t.devices_per_nic(), 4);
+  EXPECT_EQ(t.count(NodeKind::nic), 8u);
+  EXPECT_EQ(t.location(5).nic, 1);
+}
+
+TEST(Build, PodScaleClustersBuildFast) {
+  // TPU v5p pod (16 x 20 x 28 = 8960 chips, every side wraps: 3 x 8960 links) and 4096
+  // DGX H100 GPUs: each well under a second (milliseconds in practice).
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  ClusterSpec v5p = io::load_cluster("tpu-v5p-pod");
+  v5p.scale_out.kind = ScaleOutKind::none;
+  Topology pod(v5p);
+  auto t1 = clock::now();
+  Topology gpus(io::load_cluster("dgx-h100", 4096));
+  auto t2 = clock::now();
+  EXPECT_EQ(pod.devices(), 8960);
+  EXPECT_EQ(pod.link_count(), 3u * 8960);
+  EXPECT_EQ(gpus.devices(), 4096);
+  EXPECT_LT(std::chrono::duration<double>(t1 - t0).count(), 0.5);
+  EXPECT_LT(std::chrono::duration<double>(t2 - t1).count(), 0.5);
+}
+
+TEST(Build, MultisliceJoinsSlicesOverTheDataCenterNetwork) {
+  // Two v5e-256 slices; a chip reaches the other slice through its own DCN port: 2 links.
+  Topology t(io::load_cluster("tpu-v5e-256", 512));
+  EXPECT_EQ(t.domains(), 2);
+  EXPECT_EQ(t.hops(0, 256 + 17), 2);
+  EXPECT_EQ(t.hops(0, 17), 2);  // inside the slice: (1,1) is 2 ICI hops away
+}
+
+}  // namespace
+}  // namespace moesim::hw
