@@ -238,6 +238,11 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
   const PartialLayout partial = read_layout_flags(vm);
   in.step_options = read_step_options(vm);
   if (partial.any()) {
+    const std::int64_t split = partial.tp.value_or(1) * partial.pp.value_or(1);
+    if (!partial.dp && in.cluster.devices % split != 0)
+      throw io::InputError("command line", partial.tp ? "--tp" : "--pp",
+                           "tp*pp = " + std::to_string(split) + " does not divide the " +
+                               std::to_string(in.cluster.devices) + " devices");
     const sim::Layout l = partial.complete(in.cluster.devices);
     const FieldErrors errors = sim::validate(l, in.model, in.cluster.devices);
     if (!errors.empty()) io::throw_first("command line", errors);

@@ -15,7 +15,7 @@ struct GemmEfficiency {
   double half_work_flop = 2e9;                 // GEMM size (FLOPs) at half of max
   double wave_tile_m = 128;                    // tile shape used for wave quantization
   double wave_tile_n = 128;
-  double compute_units = 108;                  // SMs / CUs / TensorCores that take tiles
+  double compute_units = 108;  // SMs / CUs / TensorCores that take tiles
 };
 
 // Achieved fraction of HBM bandwidth for memory-bound work of a given size.

@@ -16,12 +16,12 @@ enum class ScaleOutKind { fat_tree, rail_optimized_fat_tree, dcn, none };
 struct Link {
   double bandwidth_Bps = 0;  // per direction
   double latency_s = 0;
-  double efficiency = 1.0;   // achievable fraction of line rate (protocol overhead)
+  double efficiency = 1.0;  // achievable fraction of line rate (protocol overhead)
 };
 
 struct ScaleUp {
   ScaleUpKind kind = ScaleUpKind::nvswitch;
-  int devices_per_domain = 8;             // GPUs per node, NVL72 = 72; torus: chips in a slice
+  int devices_per_domain = 8;                 // GPUs per node, NVL72 = 72; torus: chips in a slice
   std::array<int, 3> torus_dims = {1, 1, 1};  // for tori (x, y, z); z = 1 for 2D
   bool wraparound = true;
   Link link;  // per device into the switch, per mesh pair, or per torus link
@@ -33,10 +33,10 @@ struct ScaleUp {
 
 struct ScaleOut {
   ScaleOutKind kind = ScaleOutKind::rail_optimized_fat_tree;
-  int nics_per_domain = 8;   // e.g. one NIC per GPU
+  int nics_per_domain = 8;        // e.g. one NIC per GPU
   double oversubscription = 1.0;  // leaf up-links : down-links
   int tiers = 2;
-  Link link;  // per NIC
+  Link link;              // per NIC
   int switch_radix = 64;  // ports per switch (NVIDIA Quantum-2 NDR switches have 64)
 };
 
@@ -49,10 +49,11 @@ struct ClusterSpec {
   double pue = 1.1;  // power usage effectiveness for the energy model
   std::string notes;
 
-  int domains() const { return scale_up.devices_per_domain > 0
-                            ? (devices + scale_up.devices_per_domain - 1) /
-                                  scale_up.devices_per_domain
-                            : 0; }
+  int domains() const {
+    return scale_up.devices_per_domain > 0
+               ? (devices + scale_up.devices_per_domain - 1) / scale_up.devices_per_domain
+               : 0;
+  }
 };
 
 }  // namespace moesim::hw

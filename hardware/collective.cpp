@@ -17,12 +17,14 @@ namespace {
 constexpr double kBaseLatency_s = 3.6e-6;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-constexpr std::array<std::string_view, 6> kOpNames = {
-    "all-reduce", "all-gather", "reduce-scatter", "all-to-all", "broadcast", "p2p"};
+constexpr std::array<std::string_view, 6> kOpNames = {"all-reduce", "all-gather", "reduce-scatter",
+                                                      "all-to-all", "broadcast",  "p2p"};
 constexpr std::array<std::string_view, 8> kAlgorithmNames = {
     "auto", "ring", "tree", "hierarchical", "nvls", "torus", "direct", "none"};
 
-double div_or_inf(double a, double b) noexcept { return b > 0 ? a / b : kInf; }
+double div_or_inf(double a, double b) noexcept {
+  return b > 0 ? a / b : kInf;
+}
 int ceil_log2(int x) noexcept {
   int r = 0;
   while ((1 << r) < x && r < 31) ++r;
@@ -105,8 +107,8 @@ Estimate torus_all_to_all(const GroupStructure& g, int ranks, double pair_bytes)
     if (m < 2) continue;
     // Ranks on either side of the middle of dimension i exchange across it.
     const double frac = std::floor(m / 2.0) * std::ceil(m / 2.0) / (double(m) * m);
-    e.transfer_s = std::max(e.transfer_s, div_or_inf(frac * k * k * pair_bytes,
-                                                     g.dim_bisection_Bps[i]));
+    e.transfer_s =
+        std::max(e.transfer_s, div_or_inf(frac * k * k * pair_bytes, g.dim_bisection_Bps[i]));
   }
   e.transfer_s = std::max(e.transfer_s, div_or_inf((k - 1) * pair_bytes, g.injection_bw_Bps));
   e.latency_s = g.diameter_hops * g.hop_latency_s;
@@ -136,8 +138,8 @@ Estimate direct_all_to_all(const GroupStructure& g, double bytes) noexcept {
   Estimate e = local;
   if (n > k) {
     e.latency_s += (n - k) * g.net_latency_s;
-    e.transfer_s = std::max(e.transfer_s, div_or_inf((n - k) * pair, g.net_bw_rank_Bps *
-                                                                         g.a2a_net_factor));
+    e.transfer_s =
+        std::max(e.transfer_s, div_or_inf((n - k) * pair, g.net_bw_rank_Bps * g.a2a_net_factor));
   }
   return e;
 }
@@ -213,12 +215,15 @@ Estimate tree(const GroupStructure& g, CollectiveOp op, double bytes) noexcept {
 
 Estimate evaluate(const GroupStructure& g, CollectiveOp op, double bytes, Algorithm a) noexcept {
   switch (a) {
-    case Algorithm::ring: return ring(g, op, bytes);
-    case Algorithm::tree: return tree(g, op, bytes);
+    case Algorithm::ring:
+      return ring(g, op, bytes);
+    case Algorithm::tree:
+      return tree(g, op, bytes);
     case Algorithm::hierarchical:
       if (op == CollectiveOp::all_to_all) return hierarchical_all_to_all(g, bytes);
       return hierarchical(g, op, bytes);
-    case Algorithm::nvls: return nvls(g, bytes);
+    case Algorithm::nvls:
+      return nvls(g, bytes);
     case Algorithm::torus: {
       Estimate e = torus_phase(g, bytes);
       if (op == CollectiveOp::all_reduce) e.latency_s *= 2, e.transfer_s *= 2;
@@ -228,7 +233,8 @@ Estimate evaluate(const GroupStructure& g, CollectiveOp op, double bytes, Algori
       if (op == CollectiveOp::p2p) return {g.p2p_latency_s, div_or_inf(bytes, g.p2p_bw_Bps)};
       return direct_all_to_all(g, bytes);
     case Algorithm::automatic:
-    case Algorithm::none: break;
+    case Algorithm::none:
+      break;
   }
   return {kInf, kInf};
 }
@@ -376,8 +382,12 @@ void analyze_torus(const Topology& topo, std::span<const int> devices, int domai
 
 }  // namespace
 
-std::string_view name(CollectiveOp op) noexcept { return kOpNames[static_cast<int>(op)]; }
-std::string_view name(Algorithm a) noexcept { return kAlgorithmNames[static_cast<int>(a)]; }
+std::string_view name(CollectiveOp op) noexcept {
+  return kOpNames[static_cast<int>(op)];
+}
+std::string_view name(Algorithm a) noexcept {
+  return kAlgorithmNames[static_cast<int>(a)];
+}
 
 std::optional<CollectiveOp> parse_collective_op(std::string_view text) noexcept {
   for (std::size_t i = 0; i < kOpNames.size(); ++i)
@@ -392,7 +402,9 @@ std::optional<Algorithm> parse_algorithm(std::string_view text) noexcept {
   return std::nullopt;
 }
 
-std::span<const std::string_view> collective_op_names() noexcept { return kOpNames; }
+std::span<const std::string_view> collective_op_names() noexcept {
+  return kOpNames;
+}
 std::span<const std::string_view> algorithm_names() noexcept {
   return std::span<const std::string_view>(kAlgorithmNames.data(), kAlgorithmNames.size() - 1);
 }
@@ -401,12 +413,15 @@ double bus_bandwidth_factor(CollectiveOp op, int ranks) noexcept {
   // nccl-tests doc/PERFORMANCE.md.
   const double n = std::max(1, ranks);
   switch (op) {
-    case CollectiveOp::all_reduce: return 2 * (n - 1) / n;
+    case CollectiveOp::all_reduce:
+      return 2 * (n - 1) / n;
     case CollectiveOp::all_gather:
     case CollectiveOp::reduce_scatter:
-    case CollectiveOp::all_to_all: return (n - 1) / n;
+    case CollectiveOp::all_to_all:
+      return (n - 1) / n;
     case CollectiveOp::broadcast:
-    case CollectiveOp::p2p: return 1;
+    case CollectiveOp::p2p:
+      return 1;
   }
   return 1;
 }
@@ -488,8 +503,12 @@ GroupStructure analyze_group(const Topology& topo, std::span<const int> devices,
       g.local_bw_Bps = std::max(1, k - 1) * up;
       break;
     case ScaleUpKind::torus2d:
-    case ScaleUpKind::torus3d: analyze_torus(topo, devices, fullest, siblings, g); break;
-    case ScaleUpKind::none: g.local_bw_Bps = 0; break;
+    case ScaleUpKind::torus3d:
+      analyze_torus(topo, devices, fullest, siblings, g);
+      break;
+    case ScaleUpKind::none:
+      g.local_bw_Bps = 0;
+      break;
   }
 
   // Across domains.
@@ -516,8 +535,7 @@ GroupStructure analyze_group(const Topology& topo, std::span<const int> devices,
     // All-to-all through oversubscribed leaves: what leaves a leaf group must fit its
     // up-links (leaf_up ports) when every active endpoint under it sends at NIC rate.
     if (touched > 1 && level >= 2 && topo.leaf_up_ports() > 0 && n > k) {
-      const double up_capacity =
-          topo.leaf_up_ports() * so.link.bandwidth_Bps * so.link.efficiency;
+      const double up_capacity = topo.leaf_up_ports() * so.link.bandwidth_Bps * so.link.efficiency;
       double factor = 1;
       for (int grp = 0; grp < groups; ++grp) {
         if (in_group[grp] == 0) continue;
@@ -583,7 +601,9 @@ std::vector<Algorithm> applicable_algorithms(const GroupStructure& g, Collective
       out.push_back(Algorithm::ring);
       out.push_back(Algorithm::tree);
       break;
-    case CollectiveOp::p2p: out.push_back(Algorithm::direct); break;
+    case CollectiveOp::p2p:
+      out.push_back(Algorithm::direct);
+      break;
   }
   return out;
 }
@@ -613,8 +633,10 @@ CollectiveCost collective_cost(const GroupStructure& g, CollectiveOp op, double 
         return !multi && torus_local(g) &&
                (op == CollectiveOp::all_reduce || op == CollectiveOp::all_gather ||
                 op == CollectiveOp::reduce_scatter);
-      case Algorithm::direct: return op == CollectiveOp::all_to_all || op == CollectiveOp::p2p;
-      default: return false;
+      case Algorithm::direct:
+        return op == CollectiveOp::all_to_all || op == CollectiveOp::p2p;
+      default:
+        return false;
     }
   };
   if (algorithm != Algorithm::automatic) {
@@ -626,9 +648,8 @@ CollectiveCost collective_cost(const GroupStructure& g, CollectiveOp op, double 
     }
     return finish(op, g.ranks, bytes, algorithm, evaluate(g, op, bytes, algorithm));
   }
-  constexpr Algorithm kOrder[] = {Algorithm::nvls,   Algorithm::ring,  Algorithm::torus,
-                                  Algorithm::tree,   Algorithm::hierarchical,
-                                  Algorithm::direct};
+  constexpr Algorithm kOrder[] = {Algorithm::nvls, Algorithm::ring,         Algorithm::torus,
+                                  Algorithm::tree, Algorithm::hierarchical, Algorithm::direct};
   Algorithm best = Algorithm::none;
   Estimate best_e{kInf, kInf};
   for (Algorithm a : kOrder) {
@@ -670,8 +691,8 @@ CollectiveCost all_to_all_v_cost(const Topology& topology, std::span<const int> 
       if (i == j) continue;
       const double v = std::max(0.0, send_bytes[static_cast<std::size_t>(i) * n + j]);
       total += v;
-      const bool same = topology.location(devices[i]).domain ==
-                        topology.location(devices[j]).domain;
+      const bool same =
+          topology.location(devices[i]).domain == topology.location(devices[j]).domain;
       (same ? local_out[i] : net_out[i]) += v;
       (same ? local_in[j] : net_in[j]) += v;
     }
@@ -685,15 +706,14 @@ CollectiveCost all_to_all_v_cost(const Topology& topology, std::span<const int> 
   CollectiveCost c;
   if (g.torus) {
     // Torus links are shared by all pairs: scale the uniform all-to-all to the busiest rank.
-    c = collective_cost(g, CollectiveOp::all_to_all, rank_max * n / (n - 1),
-                        Algorithm::direct);
+    c = collective_cost(g, CollectiveOp::all_to_all, rank_max * n / (n - 1), Algorithm::direct);
   } else {
     Estimate e;
     const int k = g.per_domain;
     e.latency_s = (k - 1) * g.local_latency_s + (n - k) * g.net_latency_s;
-    e.transfer_s = std::max(k > 1 ? div_or_inf(local_max, g.local_bw_Bps) : 0.0,
-                            n > k ? div_or_inf(net_max, g.net_bw_rank_Bps * g.a2a_net_factor)
-                                  : 0.0);
+    e.transfer_s =
+        std::max(k > 1 ? div_or_inf(local_max, g.local_bw_Bps) : 0.0,
+                 n > k ? div_or_inf(net_max, g.net_bw_rank_Bps * g.a2a_net_factor) : 0.0);
     c = finish(CollectiveOp::all_to_all, n, mean, Algorithm::direct, e);
   }
   if (c.time_s > 0) {
@@ -717,7 +737,8 @@ struct Flow {
 // longest path latency.
 class StepEvaluator {
  public:
-  explicit StepEvaluator(const Topology& t) : topo_(t), router_(t), load_(t.directed_link_count(), 0) {}
+  explicit StepEvaluator(const Topology& t)
+      : topo_(t), router_(t), load_(t.directed_link_count(), 0) {}
   Estimate step(const std::vector<Flow>& flows) {
     touched_.clear();
     double latency = 0;
@@ -772,8 +793,8 @@ std::vector<std::vector<int>> ring_orders(const Topology& topo, const std::vecto
   return rings;
 }
 
-Estimate graph_ring(const Topology& topo, CollectiveOp op,
-                    std::span<const std::vector<int>> groups, double bytes) {
+Estimate graph_ring(const Topology& topo, CollectiveOp op, std::span<const std::vector<int>> groups,
+                    double bytes) {
   StepEvaluator ev(topo);
   std::vector<Flow> flows;
   int n = 0;
@@ -913,7 +934,8 @@ CollectiveCost graph_collective_cost(const Topology& topology, CollectiveOp op,
             op != CollectiveOp::reduce_scatter)
           break;
         return graph_torus(topology, op, groups, bytes);
-      default: break;
+      default:
+        break;
     }
     return {kInf, kInf};
   };

@@ -79,23 +79,23 @@ struct CollectiveCost {
 // link's efficiency), per rank and per direction unless said otherwise.
 struct GroupStructure {
   int ranks = 1;
-  int domains = 1;     // scale-up domains the group touches
-  int per_domain = 1;  // ranks in the fullest domain (k)
+  int domains = 1;      // scale-up domains the group touches
+  int per_domain = 1;   // ranks in the fullest domain (k)
   bool uniform = true;  // every touched domain holds per_domain ranks
 
   // Inside a domain (switched or full mesh).
-  double local_bw_Bps = 0;      // per rank, for rings and all-to-all
-  double local_latency_s = 0;   // one transfer inside a domain
-  double nvls_bw_Bps = 0;       // per rank through a reducing switch (0: no NVLS)
+  double local_bw_Bps = 0;     // per rank, for rings and all-to-all
+  double local_latency_s = 0;  // one transfer inside a domain
+  double nvls_bw_Bps = 0;      // per rank through a reducing switch (0: no NVLS)
 
   // Inside a domain that is a torus slice.
   bool torus = false;
-  bool box = false;                       // the ranks of a slice form a (strided) box
-  int torus_dims_used = 0;                // dimensions with extent > 1
-  std::array<int, 3> extent = {1, 1, 1};  // ranks along each dimension
-  std::array<int, 3> spacing = {1, 1, 1};  // links between neighbouring ranks
-  std::array<int, 3> step_hops = {1, 1, 1};  // links a ring step's longest message crosses
-  std::array<double, 3> dim_ring_bw_Bps = {0, 0, 0};   // bidirectional ring per dimension
+  bool box = false;                                   // the ranks of a slice form a (strided) box
+  int torus_dims_used = 0;                            // dimensions with extent > 1
+  std::array<int, 3> extent = {1, 1, 1};              // ranks along each dimension
+  std::array<int, 3> spacing = {1, 1, 1};             // links between neighbouring ranks
+  std::array<int, 3> step_hops = {1, 1, 1};           // links a ring step's longest message crosses
+  std::array<double, 3> dim_ring_bw_Bps = {0, 0, 0};  // bidirectional ring per dimension
   std::array<double, 3> dim_bisection_Bps = {0, 0, 0};  // across the middle, one direction
   double injection_bw_Bps = 0;  // all of a rank's torus links, one direction
   double hop_latency_s = 0;

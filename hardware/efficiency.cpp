@@ -11,17 +11,23 @@ namespace {
 // spirit of CUTLASS's split-K GEMM; docs/hardware.md).
 constexpr double kSplitKMinDepth = 512;
 
-double at_least_one(double x) noexcept { return std::isfinite(x) && x >= 1 ? x : 1.0; }
+double at_least_one(double x) noexcept {
+  return std::isfinite(x) && x >= 1 ? x : 1.0;
+}
 
 }  // namespace
 
 double bytes_per_element(Dtype d) noexcept {
   switch (d) {
     case Dtype::fp32:
-    case Dtype::tf32: return 4;  // tf32 operands are stored as fp32
-    case Dtype::bf16: return 2;
-    case Dtype::fp8: return 1;
-    case Dtype::fp4: return 0.5;
+    case Dtype::tf32:
+      return 4;  // tf32 operands are stored as fp32
+    case Dtype::bf16:
+      return 2;
+    case Dtype::fp8:
+      return 1;
+    case Dtype::fp4:
+      return 0.5;
   }
   return 2;
 }
@@ -30,13 +36,17 @@ double effective_peak_flops(const Accelerator& acc, Dtype d) noexcept {
   const double own = acc.peak_flops(d);
   if (own > 0) return own;
   switch (d) {
-    case Dtype::fp4: return effective_peak_flops(acc, Dtype::fp8);
-    case Dtype::fp8: return acc.peak_bf16_flops;
+    case Dtype::fp4:
+      return effective_peak_flops(acc, Dtype::fp8);
+    case Dtype::fp8:
+      return acc.peak_bf16_flops;
     case Dtype::tf32:
       if (acc.peak_fp32_flops > 0) return acc.peak_fp32_flops;
       [[fallthrough]];
-    case Dtype::fp32: return acc.peak_bf16_flops / 3;  // XLA Precision.HIGH: 3 bf16 passes
-    case Dtype::bf16: return 0;
+    case Dtype::fp32:
+      return acc.peak_bf16_flops / 3;  // XLA Precision.HIGH: 3 bf16 passes
+    case Dtype::bf16:
+      return 0;
   }
   return 0;
 }
@@ -66,7 +76,8 @@ double gemm_efficiency(const Accelerator& acc, double m, double n, double k, Dty
   // Arithmetic intensity of one pass over A, B and C (NVIDIA GEMM user's guide, "Math and
   // memory bounds"): FLOPs per byte of operands and result.
   const double intensity = flops / (bytes_per_element(d) * (m * k + k * n + m * n));
-  const double by_intensity = intensity / (intensity + std::max(0.0, g.half_intensity_flop_per_byte));
+  const double by_intensity =
+      intensity / (intensity + std::max(0.0, g.half_intensity_flop_per_byte));
   const double by_size = flops / (flops + std::max(0.0, g.half_work_flop));
   const double fraction =
       g.max_fraction * by_intensity * by_size * gemm_wave_efficiency(acc, m, n, k);

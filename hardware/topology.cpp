@@ -29,7 +29,9 @@ std::uint64_t mix(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-bool is_torus(ScaleUpKind k) { return k == ScaleUpKind::torus2d || k == ScaleUpKind::torus3d; }
+bool is_torus(ScaleUpKind k) {
+  return k == ScaleUpKind::torus2d || k == ScaleUpKind::torus3d;
+}
 
 }  // namespace
 
@@ -61,7 +63,9 @@ Topology::Topology(const ClusterSpec& spec) : spec_(spec) {
   }
 }
 
-bool Topology::torus() const noexcept { return is_torus(spec_.scale_up.kind); }
+bool Topology::torus() const noexcept {
+  return is_torus(spec_.scale_up.kind);
+}
 
 int Topology::add_vertex(NodeKind kind, int tier) {
   return static_cast<int>(boost::add_vertex(NodeInfo{kind, tier}, graph_));
@@ -122,8 +126,11 @@ void Topology::build_scale_up() {
                      LinkKind::scale_up);
         break;
       case ScaleUpKind::torus2d:
-      case ScaleUpKind::torus3d: build_torus(dom, first, count); break;
-      case ScaleUpKind::none: break;
+      case ScaleUpKind::torus3d:
+        build_torus(dom, first, count);
+        break;
+      case ScaleUpKind::none:
+        break;
     }
   }
 }
@@ -133,8 +140,7 @@ void Topology::build_torus(int /*slice*/, int first, int count) {
   const Link& l = spec_.scale_up.link;
   const bool wrap = spec_.scale_up.wraparound;
   for (int local = 0; local < count; ++local) {
-    const int x = local % dims[0], y = (local / dims[0]) % dims[1],
-              z = local / (dims[0] * dims[1]);
+    const int x = local % dims[0], y = (local / dims[0]) % dims[1], z = local / (dims[0] * dims[1]);
     locations_[first + local].coord = {x, y, z};
   }
   const std::array<int, 3> step = {1, dims[0], dims[0] * dims[1]};
@@ -153,8 +159,7 @@ void Topology::build_torus(int /*slice*/, int first, int count) {
       }
       if (nb >= count) continue;
       const int a = first + local, b = first + nb;
-      const int id = add_link(a, b, l.bandwidth_Bps, l.latency_s, l.efficiency,
-                              LinkKind::scale_up);
+      const int id = add_link(a, b, l.bandwidth_Bps, l.latency_s, l.efficiency, LinkKind::scale_up);
       torus_links_[a][2 * dim] = id;          // a -> b is the + direction
       torus_links_[b][2 * dim + 1] = id + 1;  // b -> a is the - direction
     }
@@ -205,8 +210,8 @@ void Topology::build_network() {
              LinkKind::scale_out);
     // Every device behind this endpoint learns its leaf.
     const int first = e.domain * domain_size_ + e.rail * devices_per_nic_;
-    const int last = std::min({spec_.devices, (e.domain + 1) * domain_size_,
-                               first + devices_per_nic_});
+    const int last =
+        std::min({spec_.devices, (e.domain + 1) * domain_size_, first + devices_per_nic_});
     for (int d = first; d < last; ++d) {
       locations_[d].leaf = leaf;
       locations_[d].leaf_group = group;
@@ -290,8 +295,7 @@ void Topology::build_network() {
       const int spine = add_vertex(NodeKind::switch_node, 2);
       pod_spines[p].push_back(spine);
       for (int i : pod_members[p])
-        add_link(leaf_vertex[i], spine, port, l.latency_s / 2, l.efficiency,
-                 LinkKind::scale_out);
+        add_link(leaf_vertex[i], spine, port, l.latency_s / 2, l.efficiency, LinkKind::scale_out);
     }
   }
   if (tiers < 3 || pods == 1) return;
@@ -302,8 +306,8 @@ void Topology::build_network() {
     const int core = add_vertex(NodeKind::switch_node, 3);
     for (int p = 0; p < pods; ++p) {
       if (pod_spines[p].empty()) continue;
-      add_link(pod_spines[p][s], core, port * pod_members[p].size(), l.latency_s / 2,
-               l.efficiency, LinkKind::scale_out);
+      add_link(pod_spines[p][s], core, port * pod_members[p].size(), l.latency_s / 2, l.efficiency,
+               LinkKind::scale_out);
     }
   }
 }
@@ -369,8 +373,8 @@ const std::vector<double>& Router::distances_to(int b) {
   // Links are duplex with equal latency both ways, so distances from b are distances to b.
   boost::dijkstra_shortest_paths(
       g, static_cast<TopologyGraph::vertex_descriptor>(b),
-      boost::weight_map(weight).distance_map(boost::make_iterator_property_map(
-          dist.begin(), boost::get(boost::vertex_index, g))));
+      boost::weight_map(weight).distance_map(
+          boost::make_iterator_property_map(dist.begin(), boost::get(boost::vertex_index, g))));
   if (cache_.size() > 4096) cache_.clear();
   return cache_.emplace(b, std::move(dist)).first->second;
 }
@@ -402,8 +406,9 @@ const std::vector<int>& Router::route(int a, int b) {
       std::erase_if(candidates,
                     [&](int id) { return topo_.links_[id].kind != LinkKind::scale_up; });
     // ECMP: a hash of the flow and the hop picks among equal-cost next hops.
-    const std::uint64_t h = mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
-                                (static_cast<std::uint64_t>(u) << 17));
+    const std::uint64_t h =
+        mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
+            (static_cast<std::uint64_t>(u) << 17));
     const int id = candidates[h % candidates.size()];
     path_.push_back(id);
     u = topo_.ends_[id].second;
@@ -414,8 +419,7 @@ const std::vector<int>& Router::route(int a, int b) {
 double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& out) {
   out.clear();
   if (a == b) return 0;
-  const bool in_slice =
-      topo_.torus() && topo_.locations_[a].domain == topo_.locations_[b].domain;
+  const bool in_slice = topo_.torus() && topo_.locations_[a].domain == topo_.locations_[b].domain;
   if (in_slice) {
     double latency = 0;
     for (int id : topo_.torus_route(a, b)) {
@@ -499,10 +503,10 @@ double Topology::cut_bandwidth_Bps(std::span<const int> half_a) const {
   using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using FlowGraph = boost::adjacency_list<
       boost::vecS, boost::vecS, boost::directedS, boost::no_property,
-      boost::property<boost::edge_capacity_t, double,
-                      boost::property<boost::edge_residual_capacity_t, double,
-                                      boost::property<boost::edge_reverse_t,
-                                                      Traits::edge_descriptor>>>>;
+      boost::property<
+          boost::edge_capacity_t, double,
+          boost::property<boost::edge_residual_capacity_t, double,
+                          boost::property<boost::edge_reverse_t, Traits::edge_descriptor>>>>;
   const int n = static_cast<int>(boost::num_vertices(graph_));
   FlowGraph fg(n + 2);
   auto cap = boost::get(boost::edge_capacity, fg);

@@ -46,17 +46,17 @@ struct LinkInfo {
   double effective_Bps() const noexcept { return bandwidth_Bps * efficiency; }
 };
 
-using TopologyGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS,
-                                            NodeInfo, LinkInfo>;
+using TopologyGraph =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, NodeInfo, LinkInfo>;
 
 // Where a device sits; what the collective models read instead of walking the graph.
 struct DeviceLocation {
-  int domain = 0;  // scale-up domain: node, NVL72 rack or torus slice
-  int local = 0;   // index inside the domain
-  int nic = -1;    // network endpoint (a NIC, or a device with its own port); -1: none
-  int leaf = -1;   // leaf switch vertex of that endpoint; -1: none
+  int domain = 0;       // scale-up domain: node, NVL72 rack or torus slice
+  int local = 0;        // index inside the domain
+  int nic = -1;         // network endpoint (a NIC, or a device with its own port); -1: none
+  int leaf = -1;        // leaf switch vertex of that endpoint; -1: none
   int leaf_group = -1;  // domains whose endpoints share leaves (one leaf per rail); -1: none
-  int pod = -1;    // group of leaves under one set of spines (three tiers); -1: none
+  int pod = -1;         // group of leaves under one set of spines (three tiers); -1: none
   std::array<int, 3> coord = {0, 0, 0};  // torus coordinates inside the slice
 };
 
@@ -91,7 +91,9 @@ class Topology {
   bool has_network() const noexcept { return network_; }
   int nic_endpoints() const noexcept { return nic_endpoints_; }
   int devices_per_nic() const noexcept { return devices_per_nic_; }  // >= 1
-  double nic_bandwidth_Bps() const noexcept { return nic_bandwidth_Bps_; }  // line rate per endpoint
+  double nic_bandwidth_Bps() const noexcept {
+    return nic_bandwidth_Bps_;
+  }  // line rate per endpoint
   int leaf_down_ports() const noexcept { return leaf_down_; }
   int leaf_up_ports() const noexcept { return leaf_up_; }
   int leaves() const noexcept { return leaves_; }
@@ -104,8 +106,8 @@ class Topology {
   // ties alternating with the source's parity so that half-way traffic splits evenly).
   // Elsewhere: a lowest-latency path (Dijkstra, fewer hops on ties). Among equal-cost next
   // hops the scale-up fabric comes first (a message crosses to the GPU on the destination's
-  // rail before the network, as NCCL's PXN does), then a hash of (a, b) picks, as ECMP does. Dijkstra runs once per destination and call;
-  // use a Router to reuse it across many messages.
+  // rail before the network, as NCCL's PXN does), then a hash of (a, b) picks, as ECMP does.
+  // Dijkstra runs once per destination and call; use a Router to reuse it across many messages.
   std::vector<int> route(int a, int b) const;
   int hops(int a, int b) const { return static_cast<int>(route(a, b).size()); }
   double path_latency_s(int a, int b) const;
@@ -133,11 +135,11 @@ class Topology {
 
   ClusterSpec spec_;
   TopologyGraph graph_;
-  std::vector<LinkInfo> links_;                 // by id
-  std::vector<std::pair<int, int>> ends_;       // by id
-  std::vector<DeviceLocation> locations_;       // by device
+  std::vector<LinkInfo> links_;                  // by id
+  std::vector<std::pair<int, int>> ends_;        // by id
+  std::vector<DeviceLocation> locations_;        // by device
   std::vector<std::array<int, 6>> torus_links_;  // by device, tori only
-  std::vector<int> domain_of_, leaf_group_of_;    // by device
+  std::vector<int> domain_of_, leaf_group_of_;   // by device
   int domain_size_ = 1;
   int domains_ = 1;
   bool network_ = false;

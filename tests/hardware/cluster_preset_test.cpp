@@ -42,11 +42,11 @@ TEST(ClusterFile, SwitchReductionAndRadix) {
   const ClusterSpec c = io::parse_cluster(kCluster, "cluster.json");
   EXPECT_DOUBLE_EQ(c.scale_up.switch_reduction_efficiency, 0.69);
   EXPECT_EQ(c.scale_out.switch_radix, 40);
-  const ClusterSpec d = io::parse_cluster(
-      replace(replace(kCluster, R"(,
-               "switch_reduction": {"efficiency": 0.69, "source": "nccl-tests #212"})", ""),
-              R"("switch_radix": 40, )", ""),
-      "cluster.json");
+  const ClusterSpec d = io::parse_cluster(replace(replace(kCluster, R"(,
+               "switch_reduction": {"efficiency": 0.69, "source": "nccl-tests #212"})",
+                                                          ""),
+                                                  R"("switch_radix": 40, )", ""),
+                                          "cluster.json");
   EXPECT_EQ(d.scale_up.switch_reduction_efficiency, 0);  // absent: no in-switch reduction
   EXPECT_EQ(d.scale_out.switch_radix, 64);               // Quantum-2 default
 }

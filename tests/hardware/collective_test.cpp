@@ -100,8 +100,7 @@ TEST(Ring, SmallMessagesApproachTheLatencyTerm) {
   // the other node: an NVLink hop to the GPU on the right rail (PXN, 1 us) and the network
   // through one leaf (2 us).
   Topology two(dgx(16));
-  const auto c = collective_cost(two, CollectiveOp::all_gather, strided(16, 1), 8,
-                                 Algorithm::ring);
+  const auto c = collective_cost(two, CollectiveOp::all_gather, strided(16, 1), 8, Algorithm::ring);
   EXPECT_NEAR(c.latency_s, 3.6e-6 + 15 * (1e-6 + 2e-6), 1e-9);
 }
 
@@ -122,9 +121,9 @@ TEST(Automatic, PicksTheFastestApplicable) {
   Topology t(dgx(128));
   for (int n : {8, 16, 128})
     for (double bytes : {8.0, 1e5, 1e8, 4e9})
-      for (CollectiveOp op : {CollectiveOp::all_reduce, CollectiveOp::all_gather,
-                              CollectiveOp::reduce_scatter, CollectiveOp::all_to_all,
-                              CollectiveOp::broadcast}) {
+      for (CollectiveOp op :
+           {CollectiveOp::all_reduce, CollectiveOp::all_gather, CollectiveOp::reduce_scatter,
+            CollectiveOp::all_to_all, CollectiveOp::broadcast}) {
         const GroupStructure g = analyze_group(t, strided(n, 1));
         const auto best = collective_cost(g, op, bytes);
         ASSERT_TRUE(best.feasible);
@@ -149,10 +148,10 @@ TEST(Automatic, TreeOrHierarchicalWinsSmallMultiNodeAllReduce) {
 
 TEST(Algorithms, InapplicableRequestIsInfeasible) {
   Topology t(dgx(8));
-  EXPECT_FALSE(collective_cost(t, CollectiveOp::all_to_all, strided(8, 1), 1e6,
-                               Algorithm::ring).feasible);
-  EXPECT_FALSE(collective_cost(t, CollectiveOp::all_reduce, strided(8, 1), 1e6,
-                               Algorithm::torus).feasible);
+  EXPECT_FALSE(
+      collective_cost(t, CollectiveOp::all_to_all, strided(8, 1), 1e6, Algorithm::ring).feasible);
+  EXPECT_FALSE(
+      collective_cost(t, CollectiveOp::all_reduce, strided(8, 1), 1e6, Algorithm::torus).feasible);
   EXPECT_EQ(collective_cost(t, CollectiveOp::all_reduce, strided(1, 1), 1e6).algorithm,
             Algorithm::none);
 }
@@ -163,8 +162,8 @@ TEST(AllToAll, NicLimitedAcrossNodes) {
   for (int nodes : {2, 4, 8}) {
     Topology t(dgx(8 * nodes));
     const int n = 8 * nodes;
-    const auto c = collective_cost(t, CollectiveOp::all_to_all, strided(n, 1), 64 * kGiB,
-                                   Algorithm::direct);
+    const auto c =
+        collective_cost(t, CollectiveOp::all_to_all, strided(n, 1), 64 * kGiB, Algorithm::direct);
     EXPECT_NEAR(c.busbw_Bps / (48e9 * (n - 1) / (n - 8)), 1, 2e-3) << nodes;
   }
 }
@@ -173,19 +172,17 @@ TEST(AllToAll, HierarchicalWinsAtScaleForSmallMessages) {
   // DeepSpeed-MoE: direct pays one latency per peer (O(p)), 2D hierarchical O(G + p/G).
   Topology t(dgx(512));
   const auto g = strided(512, 1);
-  const auto small_direct = collective_cost(t, CollectiveOp::all_to_all, g, 1 << 20,
-                                            Algorithm::direct);
-  const auto small_hier = collective_cost(t, CollectiveOp::all_to_all, g, 1 << 20,
-                                          Algorithm::hierarchical);
+  const auto small_direct =
+      collective_cost(t, CollectiveOp::all_to_all, g, 1 << 20, Algorithm::direct);
+  const auto small_hier =
+      collective_cost(t, CollectiveOp::all_to_all, g, 1 << 20, Algorithm::hierarchical);
   EXPECT_LT(small_hier.time_s, small_direct.time_s / 4);
   // Two nodes and a large message: the extra NVLink phase costs more than it saves.
   Topology two(dgx(16));
   const auto g2 = strided(16, 1);
-  EXPECT_LT(collective_cost(two, CollectiveOp::all_to_all, g2, 8 * kGiB, Algorithm::direct)
-                .time_s,
-            collective_cost(two, CollectiveOp::all_to_all, g2, 8 * kGiB,
-                            Algorithm::hierarchical)
-                .time_s);
+  EXPECT_LT(
+      collective_cost(two, CollectiveOp::all_to_all, g2, 8 * kGiB, Algorithm::direct).time_s,
+      collective_cost(two, CollectiveOp::all_to_all, g2, 8 * kGiB, Algorithm::hierarchical).time_s);
 }
 
 TEST(AllToAll, OversubscribedLeavesSlowItDown) {
@@ -250,10 +247,14 @@ TEST(FastPath, EqualsExplicitGroups) {
     ClusterSpec spec;
     GroupShape shape;
   };
-  const std::vector<Case> cases = {
-      {dgx(64), {8, 1, false}},  {dgx(64), {64, 1, false}}, {dgx(64), {8, 8, false}},
-      {dgx(64), {4, 2, false}},  {dgx(64), {16, 4, false}}, {torus(4, 4, 4, true), {64, 1, false}},
-      {torus(4, 4, 4, true), {4, 16, false}}, {torus(8, 8, 1, true), {4, 2, false}}};
+  const std::vector<Case> cases = {{dgx(64), {8, 1, false}},
+                                   {dgx(64), {64, 1, false}},
+                                   {dgx(64), {8, 8, false}},
+                                   {dgx(64), {4, 2, false}},
+                                   {dgx(64), {16, 4, false}},
+                                   {torus(4, 4, 4, true), {64, 1, false}},
+                                   {torus(4, 4, 4, true), {4, 16, false}},
+                                   {torus(8, 8, 1, true), {4, 2, false}}};
   for (const Case& c : cases) {
     CollectiveModel model(c.spec);
     const auto members = strided(c.shape.size, c.shape.stride);
@@ -285,23 +286,43 @@ TEST(FastPath, AgreesWithTheGraphPath) {
       {"rail ring", dgx(32), {4, 8, true}, CollectiveOp::all_gather, Algorithm::ring},
       {"half-node rings", dgx(32), {16, 2, true}, CollectiveOp::reduce_scatter, Algorithm::ring},
       {"node all-to-all", dgx(32), {8, 1, true}, CollectiveOp::all_to_all, Algorithm::direct},
-      {"4-node all-to-all", dgx(32), {32, 1, false}, CollectiveOp::all_to_all,
-       Algorithm::direct},
+      {"4-node all-to-all", dgx(32), {32, 1, false}, CollectiveOp::all_to_all, Algorithm::direct},
       {"rail all-to-all", dgx(32), {4, 8, true}, CollectiveOp::all_to_all, Algorithm::direct},
       {"p2p across nodes", dgx(32), {2, 8, false}, CollectiveOp::p2p, Algorithm::direct},
-      {"torus cube", torus(4, 4, 4, true), {64, 1, false}, CollectiveOp::all_reduce,
+      {"torus cube",
+       torus(4, 4, 4, true),
+       {64, 1, false},
+       CollectiveOp::all_reduce,
        Algorithm::torus},
-      {"torus x ring", torus(4, 4, 4, true), {4, 1, true}, CollectiveOp::all_gather,
+      {"torus x ring",
+       torus(4, 4, 4, true),
+       {4, 1, true},
+       CollectiveOp::all_gather,
        Algorithm::ring},
-      {"torus z ring", torus(4, 4, 4, true), {4, 16, true}, CollectiveOp::all_reduce,
+      {"torus z ring",
+       torus(4, 4, 4, true),
+       {4, 16, true},
+       CollectiveOp::all_reduce,
        Algorithm::ring},
-      {"torus interleaved", torus(8, 8, 1, true), {4, 2, true}, CollectiveOp::all_reduce,
+      {"torus interleaved",
+       torus(8, 8, 1, true),
+       {4, 2, true},
+       CollectiveOp::all_reduce,
        Algorithm::ring},
-      {"mesh plane", torus(4, 4, 1, false), {16, 1, false}, CollectiveOp::all_gather,
+      {"mesh plane",
+       torus(4, 4, 1, false),
+       {16, 1, false},
+       CollectiveOp::all_gather,
        Algorithm::torus},
-      {"torus all-to-all", torus(4, 4, 4, true), {64, 1, false}, CollectiveOp::all_to_all,
+      {"torus all-to-all",
+       torus(4, 4, 4, true),
+       {64, 1, false},
+       CollectiveOp::all_to_all,
        Algorithm::direct},
-      {"torus 2D all-to-all", torus(8, 8, 1, true), {64, 1, false}, CollectiveOp::all_to_all,
+      {"torus 2D all-to-all",
+       torus(8, 8, 1, true),
+       {64, 1, false},
+       CollectiveOp::all_to_all,
        Algorithm::direct},
   };
   for (const Case& c : cases) {
@@ -310,15 +331,13 @@ TEST(FastPath, AgreesWithTheGraphPath) {
                             ? siblings(c.shape.size, c.shape.stride, c.spec.devices)
                             : std::vector<std::vector<int>>{strided(c.shape.size, c.shape.stride)};
     const auto fast = model.cost(c.op, c.shape, 4 * kGiB, c.algorithm);
-    const auto graph = graph_collective_cost(model.topology(), c.op, groups, 4 * kGiB,
-                                             c.algorithm);
+    const auto graph = graph_collective_cost(model.topology(), c.op, groups, 4 * kGiB, c.algorithm);
     ASSERT_TRUE(fast.feasible && graph.feasible) << c.what;
     EXPECT_NEAR(fast.time_s / graph.time_s, 1, 0.02) << c.what;
     // Small messages: the latency terms agree within a quarter (the graph takes the actual
     // path of each message, the formula the group's worst).
     const auto fast_small = model.cost(c.op, c.shape, 64, c.algorithm);
-    const auto graph_small = graph_collective_cost(model.topology(), c.op, groups, 64,
-                                                   c.algorithm);
+    const auto graph_small = graph_collective_cost(model.topology(), c.op, groups, 64, c.algorithm);
     EXPECT_NEAR(fast_small.time_s / graph_small.time_s, 1, 0.25) << c.what;
   }
 }
@@ -361,8 +380,7 @@ TEST(AllToAllV, UniformMatrixEqualsAllToAll) {
   const double S = 1e9;
   std::vector<double> m(n * n, S / n);
   const auto v = all_to_all_v_cost(t, strided(n, 1), m);
-  const auto u = collective_cost(t, CollectiveOp::all_to_all, strided(n, 1), S,
-                                 Algorithm::direct);
+  const auto u = collective_cost(t, CollectiveOp::all_to_all, strided(n, 1), S, Algorithm::direct);
   EXPECT_NEAR(v.time_s / u.time_s, 1, 1e-9);
   EXPECT_NEAR(v.busbw_Bps / u.busbw_Bps, 1, 1e-9);
 }
@@ -376,8 +394,7 @@ TEST(AllToAllV, HotRankSetsTheTime) {
   std::vector<double> m(n * n, S / n);
   for (int i = 0; i < n; ++i) m[i * n + 5] *= 4;
   const auto v = all_to_all_v_cost(t, strided(n, 1), m);
-  const auto u = collective_cost(t, CollectiveOp::all_to_all, strided(n, 1), S,
-                                 Algorithm::direct);
+  const auto u = collective_cost(t, CollectiveOp::all_to_all, strided(n, 1), S, Algorithm::direct);
   EXPECT_NEAR((v.time_s - v.latency_s) / (u.time_s - u.latency_s), 4, 1e-6);
   // The summary form for the step model: the busiest rank at max_over_mean.
   CollectiveModel model(dgx(32));
@@ -392,9 +409,9 @@ TEST(Robustness, NeverNanOrInfinite) {
     CollectiveModel model(spec);
     for (int size : {1, 2, 8, 16, 64})
       for (double bytes : {0.0, 8.0, 1e6, 8 * kGiB})
-        for (auto op : {CollectiveOp::all_reduce, CollectiveOp::all_gather,
-                        CollectiveOp::reduce_scatter, CollectiveOp::all_to_all,
-                        CollectiveOp::broadcast, CollectiveOp::p2p}) {
+        for (auto op :
+             {CollectiveOp::all_reduce, CollectiveOp::all_gather, CollectiveOp::reduce_scatter,
+              CollectiveOp::all_to_all, CollectiveOp::broadcast, CollectiveOp::p2p}) {
           if (size > spec.devices) continue;
           const auto c = model.cost(op, {size, 1}, bytes);
           ASSERT_TRUE(std::isfinite(c.time_s) && std::isfinite(c.busbw_Bps) &&

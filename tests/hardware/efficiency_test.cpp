@@ -10,7 +10,9 @@
 namespace moesim::hw {
 namespace {
 
-Accelerator h100() { return io::load_accelerator("h100-sxm"); }
+Accelerator h100() {
+  return io::load_accelerator("h100-sxm");
+}
 
 TEST(GemmEfficiency, BoundedByMaxFractionForAnyShape) {
   const Accelerator a = h100();

@@ -172,9 +172,9 @@ TEST(FatTree, DgxH100SuperPodCounts) {
 
 TEST(FatTree, RoutingHops) {
   Topology t(io::load_cluster("dgx-h100"));
-  EXPECT_EQ(t.hops(0, 1), 2);      // same node: GPU, NVSwitch, GPU
-  EXPECT_EQ(t.hops(0, 8), 2);      // next node, same rail, same leaf
-  EXPECT_EQ(t.hops(0, 9), 4);      // next node, other rail: NVLink to rail 1, then its leaf
+  EXPECT_EQ(t.hops(0, 1), 2);       // same node: GPU, NVSwitch, GPU
+  EXPECT_EQ(t.hops(0, 8), 2);       // next node, same rail, same leaf
+  EXPECT_EQ(t.hops(0, 9), 4);       // next node, other rail: NVLink to rail 1, then its leaf
   EXPECT_EQ(t.hops(0, 8 * 64), 4);  // same rail, other leaf: leaf, spine, leaf
   // Equal-cost paths over the spines are spread by the flow hash (ECMP).
   std::set<int> spines;
@@ -227,7 +227,7 @@ TEST(FatTree, DgxA100SuperPodHasARailPodEach) {
   const int down = t.leaf_down_ports();
   EXPECT_EQ(t.leaves(), 8 * ((140 + down - 1) / down));
   EXPECT_EQ(t.count_at_tier(3), static_cast<std::size_t>(t.leaf_up_ports()));
-  EXPECT_EQ(t.hops(0, 8), 2);    // same rail, same leaf
+  EXPECT_EQ(t.hops(0, 8), 2);     // same rail, same leaf
   EXPECT_EQ(t.hops(0, 1119), 6);  // NVLink to rail 7, then leaf, spine, leaf of rail 7
 }
 

@@ -1,0 +1,166 @@
+// End-to-end tests of the `moesim` binary as a user runs it: exit codes, the one-line error
+// contract of CLI.md, and the report keys. MOESIM_CLI_PATH is the built binary.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+namespace {
+
+struct CliRun {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Runs the CLI with `args` (shell words), capturing stdout and stderr separately.
+CliRun moesim(const std::string& args) {
+  static int counter = 0;
+  const std::string base = ::testing::TempDir() + "moesim_cli_" + std::to_string(++counter);
+  const std::string cmd = std::string(MOESIM_CLI_PATH) + " " + args + " >" + base + ".out 2>" +
+                          base + ".err </dev/null";
+  const int status = std::system(cmd.c_str());
+  CliRun r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = read_file(base + ".out");
+  r.err = read_file(base + ".err");
+  return r;
+}
+
+std::size_t lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// Bad input: exit code 2, nothing on stdout, exactly one line on stderr that starts with
+// "error: " and names `field`.
+void expect_input_error(const std::string& args, const std::string& field) {
+  SCOPED_TRACE(args);
+  const CliRun r = moesim(args);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(field), std::string::npos) << r.err;
+}
+
+const std::string kBase = "estimate --model mixtral-8x7b --cluster dgx-h100 --devices 64";
+
+TEST(Cli, EstimateTableJsonCsv) {
+  const CliRun table = moesim(kBase);
+  EXPECT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("params total"), std::string::npos);
+  EXPECT_NE(table.out.find("Step time"), std::string::npos);
+  const CliRun json = moesim(kBase + " --format json --tokens 1T");
+  ASSERT_EQ(json.code, 0) << json.err;
+  // CLI.md's required report paths (as nested keys).
+  for (const char* key : {"\"params_total\"", "\"params_active\"", "\"flops_per_token\"",
+                          "\"flops_per_token_forward\"", "\"dp\"", "\"tp\"", "\"pp\"", "\"ep\"",
+                          "\"zero\"", "\"micro_batch\"", "\"global_batch\"", "\"per_device_bytes\"",
+                          "\"fits\"", "\"weights\"", "\"gradients\"", "\"optimizer\"",
+                          "\"activations\"", "\"step_s\"", "\"compute_s\"",
+                          "\"exposed_communication_s\"", "\"pipeline_bubble_s\"",
+                          "\"tokens_per_s\"", "\"mfu\"", "\"tokens\"", "\"wall_s\"",
+                          "\"device_hours\"", "\"cost_usd\"", "\"energy_kwh\""})
+    EXPECT_NE(json.out.find(key), std::string::npos) << key;
+  for (const char* bad : {"nan", "NaN", "inf", "Infinity"})
+    EXPECT_EQ(json.out.find(bad), std::string::npos) << bad;
+  const CliRun csv = moesim(kBase + " --format csv");
+  ASSERT_EQ(csv.code, 0) << csv.err;
+  EXPECT_EQ(lines(csv.out), 2u);
+  EXPECT_EQ(csv.out.rfind("model.name,model.params_total,", 0), 0u);
+}
+
+TEST(Cli, ExplicitLayoutIsReported) {
+  const CliRun r = moesim(kBase + " --tp 2 --pp 2 --ep 8 --zero 1 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"dp\": 16"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"chosen\": false"), std::string::npos);
+}
+
+TEST(Cli, DoesNotFitIsAnAnswerNotAnError) {
+  // CLI.md: a configuration that does not fit is a successful answer with fits = false.
+  const CliRun r = moesim(
+      "estimate --model deepseek-v3 --cluster dgx-h100 --devices 8 --tp 8 --zero 0 --format json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"fits\": false"), std::string::npos);
+}
+
+TEST(Cli, BadInputIsOneLineAndExitCode2) {
+  expect_input_error(kBase + " --ep 16", "--ep");             // experts not divisible by ep
+  expect_input_error(kBase + " --tp 3", "--tp");              // heads not divisible by tp
+  expect_input_error(kBase + " --dp 48", "--dp");             // dp*tp*pp != devices
+  expect_input_error(kBase + " --dp -4", "--dp");             // negative
+  expect_input_error(kBase + " --dp 0", "--dp");              // zero
+  expect_input_error(kBase + " --micro-batch x", "--micro-batch");
+  expect_input_error(kBase + " --zero 5", "--zero");
+  expect_input_error(kBase + " --recompute sometimes", "--recompute");
+  expect_input_error(kBase + " --pp-schedule interleaved:1", "--pp-schedule");
+  expect_input_error(kBase + " --set moe.top_k=9", "moe.top_k");  // top_k > experts
+  expect_input_error(kBase + " --set moe.expert=9", "moe.expert");  // unknown key
+  expect_input_error(kBase + " --set attention.heads=-1", "attention.heads");
+  expect_input_error(kBase + " --tokens lots", "--tokens");
+  expect_input_error(kBase + " --format yaml", "--format");
+  expect_input_error(kBase + " --devices 0", "--devices");
+  expect_input_error("estimate --model no-such-model --cluster dgx-h100", "--model");
+  expect_input_error("estimate --model mixtral-8x7b --cluster dgx-h10", "dgx-h100");
+  expect_input_error("estimate --model /nonexistent/model.json --cluster dgx-h100", "model");
+  expect_input_error("estimate --cluster dgx-h100", "--model");
+  expect_input_error("estimate --model mixtral-8x7b --cluster dgx-h100 --bogus 3", "bogus");
+  expect_input_error("estimat", "estimate");
+  expect_input_error("presets show h10", "h100-sxm");
+}
+
+TEST(Cli, BadModelFiles) {
+  const std::string dir = ::testing::TempDir();
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir + name) << text;
+    return dir + name;
+  };
+  const std::string good = read_file(std::string(MOESIM_SOURCE_DIR) +
+                                     "/presets/models/mixtral-8x7b.json");
+  ASSERT_FALSE(good.empty());
+  auto variant = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    const auto at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+  };
+  const std::string cluster = " --cluster dgx-h100 --devices 64";
+  expect_input_error("estimate --model " + write("m1.json", "{\"layers\": 32,") + cluster, "m1.json");
+  expect_input_error("estimate --model " + write("m2.json", variant("\"layers\": 32", "\"layers\": \"32\"")) + cluster, "layers");
+  expect_input_error("estimate --model " + write("m3.json", variant("\"layers\": 32", "\"layers\": -32")) + cluster, "layers");
+  expect_input_error("estimate --model " + write("m4.json", variant("\"top_k\": 2", "\"top_k\": 4")) + " --experts 2" + cluster, "top_k");
+  expect_input_error("estimate --model " + write("m5.json", variant("\"vocab\"", "\"vocabulary\"")) + cluster, "vocab");
+}
+
+TEST(Cli, PresetsListAndShow) {
+  const CliRun list = moesim("presets list");
+  ASSERT_EQ(list.code, 0);
+  for (const char* name : {"gpt3-175b", "llama3-70b", "megatron-1.7b", "megatron-1t", "mixtral-8x7b",
+                           "mixtral-8x22b", "switch-base-128", "switch-large-128", "switch-xxl",
+                           "switch-c-2048", "deepseek-v2", "deepseek-v3", "dgx-h100", "h100-sxm"})
+    EXPECT_NE(list.out.find(name), std::string::npos) << name;
+  const CliRun show = moesim("presets show deepseek-v3");
+  ASSERT_EQ(show.code, 0);
+  EXPECT_NE(show.out.find("\"kv_lora_rank\""), std::string::npos);
+}
+
+TEST(Cli, OptimizeRanksLayouts) {
+  const CliRun r = moesim("optimize --model mixtral-8x7b --cluster dgx-h100 --devices 64 --top 3 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"layouts\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"why\""), std::string::npos);
+}
+
+}  // namespace
