@@ -20,7 +20,9 @@ std::int64_t parse_int_flag(const po::variables_map& vm, const std::string& flag
   return v;
 }
 
-bool has(const po::variables_map& vm, const char* flag) { return vm.count(flag) > 0; }
+bool has(const po::variables_map& vm, const char* flag) {
+  return vm.count(flag) > 0;
+}
 
 std::string hint(const std::string& word, const std::vector<std::string>& options) {
   const std::string s = io::did_you_mean(word, options);
@@ -38,55 +40,52 @@ bool parse_bool_flag(const po::variables_map& vm, const std::string& flag) {
 
 po::options_description model_cluster_options() {
   po::options_description o("Model and cluster");
-  o.add_options()
-      ("model", po::value<std::string>(), "model preset name (moesim presets list) or JSON file")
-      ("cluster", po::value<std::string>(), "cluster preset name or JSON file")
-      ("devices", po::value<std::string>(), "override the number of accelerators")
-      ("set", po::value<std::vector<std::string>>()->composing(),
-       "override a model field, repeatable: --set moe.experts=64")
-      ("experts", po::value<std::string>(), "shorthand for --set moe.experts=N")
-      ("top-k", po::value<std::string>(), "shorthand for --set moe.top_k=K")
-      ("expert-ff", po::value<std::string>(), "shorthand for --set moe.d_ff_expert=F")
-      ("moe-every", po::value<std::string>(), "shorthand for --set moe.every=K");
+  o.add_options()("model", po::value<std::string>(),
+                  "model preset name (moesim presets list) or JSON file")(
+      "cluster", po::value<std::string>(), "cluster preset name or JSON file")(
+      "devices", po::value<std::string>(), "override the number of accelerators")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a model field, repeatable: --set moe.experts=64")(
+      "experts", po::value<std::string>(), "shorthand for --set moe.experts=N")(
+      "top-k", po::value<std::string>(), "shorthand for --set moe.top_k=K")(
+      "expert-ff", po::value<std::string>(), "shorthand for --set moe.d_ff_expert=F")(
+      "moe-every", po::value<std::string>(), "shorthand for --set moe.every=K");
   return o;
 }
 
 po::options_description layout_options() {
   po::options_description o("Parallel layout (none given: moesim picks one)");
-  o.add_options()
-      ("dp", po::value<std::string>(), "data-parallel size (default devices/(tp*pp))")
-      ("tp", po::value<std::string>(), "tensor-parallel size")
-      ("pp", po::value<std::string>(), "pipeline-parallel size")
-      ("ep", po::value<std::string>(), "expert-parallel size, divides dp")
-      ("sequence-parallel", po::value<std::string>(), "true|false (default true when tp > 1)")
-      ("zero", po::value<std::string>(), "ZeRO stage 0|1|2|3 (default 1)")
-      ("recompute", po::value<std::string>(), "none|selective|full (default selective)")
-      ("micro-batch", po::value<std::string>(), "sequences per micro-batch (default 1)")
-      ("global-batch", po::value<std::string>(), "sequences per step (default ~4M tokens)")
-      ("pp-schedule", po::value<std::string>(), "1f1b|interleaved:V (default 1f1b)")
-      ("dtype", po::value<std::string>(), "matrix precision bf16|fp8 (default bf16)");
+  o.add_options()("dp", po::value<std::string>(), "data-parallel size (default devices/(tp*pp))")(
+      "tp", po::value<std::string>(), "tensor-parallel size")(
+      "pp", po::value<std::string>(), "pipeline-parallel size")("ep", po::value<std::string>(),
+                                                                "expert-parallel size, divides dp")(
+      "sequence-parallel", po::value<std::string>(), "true|false (default true when tp > 1)")(
+      "zero", po::value<std::string>(), "ZeRO stage 0|1|2|3 (default 1)")(
+      "recompute", po::value<std::string>(), "none|selective|full (default selective)")(
+      "micro-batch", po::value<std::string>(), "sequences per micro-batch (default 1)")(
+      "global-batch", po::value<std::string>(), "sequences per step (default ~4M tokens)")(
+      "pp-schedule", po::value<std::string>(), "1f1b|interleaved:V (default 1f1b)")(
+      "dtype", po::value<std::string>(), "matrix precision bf16|fp8 (default bf16)");
   return o;
 }
 
 po::options_description step_options() {
   po::options_description o("Step model (docs/step_model.md)");
-  o.add_options()
-      ("flash-attention", po::value<std::string>(), "true|false (default true)")
-      ("dualpipe", po::value<std::string>(),
-       "true|false: hide expert all-to-alls behind another micro-batch (DeepSeek-V3)")
-      ("overlap-grad-reduce", po::value<std::string>(), "true|false (default true)")
-      ("overlap-param-gather", po::value<std::string>(), "true|false (default true)")
-      ("tp-overlap", po::value<std::string>(), "fraction of tp communication hidden (default 0)")
-      ("pue", po::value<std::string>(), "data-centre PUE for energy (default 1.1)");
+  o.add_options()("flash-attention", po::value<std::string>(), "true|false (default true)")(
+      "dualpipe", po::value<std::string>(),
+      "true|false: hide expert all-to-alls behind another micro-batch (DeepSeek-V3)")(
+      "overlap-grad-reduce", po::value<std::string>(), "true|false (default true)")(
+      "overlap-param-gather", po::value<std::string>(), "true|false (default true)")(
+      "tp-overlap", po::value<std::string>(), "fraction of tp communication hidden (default 0)")(
+      "pue", po::value<std::string>(), "data-centre PUE for energy (default 1.1)");
   return o;
 }
 
 po::options_description run_options() {
   po::options_description o("Run");
-  o.add_options()
-      ("tokens", po::value<std::string>(), "training tokens (1e12, 300B, 14.8T)")
-      ("price", po::value<std::string>(), "USD per device-hour (default: the accelerator's)")
-      ("format", po::value<std::string>()->default_value("table"), "table|json|csv");
+  o.add_options()("tokens", po::value<std::string>(), "training tokens (1e12, 300B, 14.8T)")(
+      "price", po::value<std::string>(), "USD per device-hour (default: the accelerator's)")(
+      "format", po::value<std::string>()->default_value("table"), "table|json|csv");
   return o;
 }
 
@@ -95,12 +94,11 @@ Format read_format(const po::variables_map& vm) {
   if (f == "table") return Format::table;
   if (f == "json") return Format::json;
   if (f == "csv") return Format::csv;
-  throw io::InputError("--format", "value",
-                       "'" + f + "' is not one of table, json, csv" +
-                           [&] {
-                             auto s = io::did_you_mean(f, {"table", "json", "csv"});
-                             return s.empty() ? std::string() : "; did you mean '" + s + "'?";
-                           }());
+  throw io::InputError(
+      "--format", "value", "'" + f + "' is not one of table, json, csv" + [&] {
+        auto s = io::did_you_mean(f, {"table", "json", "csv"});
+        return s.empty() ? std::string() : "; did you mean '" + s + "'?";
+      }());
 }
 
 bool PartialLayout::any() const {
@@ -130,7 +128,8 @@ std::int64_t parse_positive(const std::string& text, const std::string& flag, st
   if (ec != std::errc() || end != text.data() + text.size())
     throw io::InputError(flag, "value", "'" + text + "' is not an integer");
   if (v < 1 || v > max)
-    throw io::InputError(flag, "value", "must be from 1 to " + std::to_string(max) + ", got " + text);
+    throw io::InputError(flag, "value",
+                         "must be from 1 to " + std::to_string(max) + ", got " + text);
   return v;
 }
 
@@ -151,9 +150,12 @@ PartialLayout read_layout_flags(const po::variables_map& vm) {
   if (has(vm, "sequence-parallel")) l.sequence_parallel = parse_bool_flag(vm, "sequence-parallel");
   if (has(vm, "recompute")) {
     const std::string s = vm["recompute"].as<std::string>();
-    if (s == "none") l.recompute = sim::Recompute::none;
-    else if (s == "selective") l.recompute = sim::Recompute::selective;
-    else if (s == "full") l.recompute = sim::Recompute::full;
+    if (s == "none")
+      l.recompute = sim::Recompute::none;
+    else if (s == "selective")
+      l.recompute = sim::Recompute::selective;
+    else if (s == "full")
+      l.recompute = sim::Recompute::full;
     else
       throw io::InputError("--recompute", "value",
                            "'" + s + "' is not one of none, selective, full" +
@@ -178,9 +180,12 @@ PartialLayout read_layout_flags(const po::variables_map& vm) {
   }
   if (has(vm, "dtype")) {
     const std::string s = vm["dtype"].as<std::string>();
-    if (s == "bf16") l.dtype = sim::MatrixDtype::bf16;
-    else if (s == "fp8") l.dtype = sim::MatrixDtype::fp8;
-    else throw io::InputError("--dtype", "value", "'" + s + "' is not bf16 or fp8");
+    if (s == "bf16")
+      l.dtype = sim::MatrixDtype::bf16;
+    else if (s == "fp8")
+      l.dtype = sim::MatrixDtype::fp8;
+    else
+      throw io::InputError("--dtype", "value", "'" + s + "' is not bf16 or fp8");
   }
   return l;
 }
@@ -263,10 +268,9 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
   return in;
 }
 
-std::optional<po::variables_map> parse_verb_args(const std::vector<std::string>& args,
-                                                 const po::options_description& options,
-                                                 const std::string& usage,
-                                                 const po::positional_options_description* positional) {
+std::optional<po::variables_map> parse_verb_args(
+    const std::vector<std::string>& args, const po::options_description& options,
+    const std::string& usage, const po::positional_options_description* positional) {
   po::options_description all;
   all.add(options);
   all.add_options()("help,h", "show this help");

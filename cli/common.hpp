@@ -45,9 +45,8 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm);
 Format read_format(const po::variables_map& vm);
 
 // Parses argv after the verb; --help prints `usage` and the options and returns nullopt.
-std::optional<po::variables_map> parse_verb_args(const std::vector<std::string>& args,
-                                                 const po::options_description& options,
-                                                 const std::string& usage,
-                                                 const po::positional_options_description* positional = nullptr);
+std::optional<po::variables_map> parse_verb_args(
+    const std::vector<std::string>& args, const po::options_description& options,
+    const std::string& usage, const po::positional_options_description* positional = nullptr);
 
 }  // namespace moesim::cli

@@ -19,9 +19,15 @@ int run_estimate(const std::vector<std::string>& args) {
   // Render fully before printing anything, so an error never leaves half a report.
   std::string out;
   switch (format) {
-    case Format::table: out = io::render_estimate_table(result); break;
-    case Format::json: out = io::render_json(io::make_report(result)); break;
-    case Format::csv: out = io::render_csv(io::make_report(result)); break;
+    case Format::table:
+      out = io::render_estimate_table(result);
+      break;
+    case Format::json:
+      out = io::render_json(io::make_report(result));
+      break;
+    case Format::csv:
+      out = io::render_csv(io::make_report(result));
+      break;
   }
   std::cout << out;
   return 0;

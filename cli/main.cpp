@@ -48,9 +48,9 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    std::string hint = io::did_you_mean(verb, {"estimate", "presets", "simulate", "optimize",
-                                              "loss", "fit", "plan", "sweep", "plot",
-                                              "collective", "calibrate", "validate", "help"});
+    std::string hint = io::did_you_mean(
+        verb, {"estimate", "presets", "simulate", "optimize", "loss", "fit", "plan", "sweep",
+               "plot", "collective", "calibrate", "validate", "help"});
     std::cerr << "error: command line: verb: unknown verb '" << verb << "'"
               << (hint.empty() ? "" : "; did you mean '" + hint + "'?") << '\n';
     return 2;

@@ -9,11 +9,10 @@ namespace moesim::cli {
 
 int run_presets(const std::vector<std::string>& args) {
   po::options_description options("Presets");
-  options.add_options()
-      ("action", po::value<std::string>(), "list | show")
-      ("name", po::value<std::string>(), "preset name (for show)")
-      ("kind", po::value<std::string>()->default_value(""),
-       "models | accelerators | clusters (default: all; show finds the name in any kind)");
+  options.add_options()("action", po::value<std::string>(), "list | show")(
+      "name", po::value<std::string>(), "preset name (for show)")(
+      "kind", po::value<std::string>()->default_value(""),
+      "models | accelerators | clusters (default: all; show finds the name in any kind)");
   po::positional_options_description pos;
   pos.add("action", 1).add("name", 1);
   auto vm = parse_verb_args(args, options,

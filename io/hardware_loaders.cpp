@@ -35,8 +35,8 @@ const std::vector<std::string> kScaleUpKeys = {
     "kind",       "devices_per_domain",  "torus_dims",
     "wraparound", "subslice_wraparound", "subslice_multiple",
     "link",       "switch_reduction"};
-const std::vector<std::string> kScaleOutKeys = {"kind",  "nics_per_domain", "oversubscription",
-                                                "tiers", "link",            "switch_radix"};
+const std::vector<std::string> kScaleOutKeys = {
+    "kind", "nics_per_domain", "oversubscription", "tiers", "link", "switch_radix"};
 const std::vector<std::string> kSwitchReductionKeys = {"efficiency", "source"};
 const std::vector<std::string> kLinkKeys = {"bandwidth", "latency", "efficiency", "source"};
 

@@ -57,13 +57,17 @@ std::string human_count(double v) {
   return fixed(v, i == 0 ? 0 : 2) + (i ? std::string(" ") + suffix[i] : "");
 }
 
-std::string gb(double bytes) { return fixed(bytes / 1e9, 2) + " GB"; }
+std::string gb(double bytes) {
+  return fixed(bytes / 1e9, 2) + " GB";
+}
 
 }  // namespace
 
 Report make_report(const sim::Estimate& e) {
   Report r;
-  auto add = [&r](std::string path, ReportValue v) { r.fields.push_back({std::move(path), std::move(v)}); };
+  auto add = [&r](std::string path, ReportValue v) {
+    r.fields.push_back({std::move(path), std::move(v)});
+  };
   add("model.name", e.model_name);
   add("model.params_total", e.model.params_total);
   add("model.params_active", e.model.params_active);
@@ -146,7 +150,9 @@ namespace {
 // The layout, time and memory fields of one ranked layout (estimate's paths).
 std::vector<ReportField> layout_fields(const sim::RankedLayout& r) {
   std::vector<ReportField> f;
-  auto add = [&f](std::string path, ReportValue v) { f.push_back({std::move(path), std::move(v)}); };
+  auto add = [&f](std::string path, ReportValue v) {
+    f.push_back({std::move(path), std::move(v)});
+  };
   const sim::Layout& l = r.layout;
   add("layout.dp", l.dp);
   add("layout.tp", l.tp);
@@ -179,9 +185,10 @@ std::string render_optimize_table(const sim::OptimizerResult& result, const std:
   std::ostringstream o;
   o << title << "\n\n";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%4s %5s %3s %3s %4s %4s %-9s %3s %-14s %9s %10s %6s %7s %8s %8s %7s\n",
-                "rank", "dp", "tp", "pp", "ep", "zero", "recompute", "mb", "schedule", "step_s",
-                "tokens/s", "MFU", "mem_GB", "compute", "exp_comm", "bubble");
+  std::snprintf(buf, sizeof buf,
+                "%4s %5s %3s %3s %4s %4s %-9s %3s %-14s %9s %10s %6s %7s %8s %8s %7s\n", "rank",
+                "dp", "tp", "pp", "ep", "zero", "recompute", "mb", "schedule", "step_s", "tokens/s",
+                "MFU", "mem_GB", "compute", "exp_comm", "bubble");
   o << buf;
   int rank = 1;
   for (const auto& r : result.top) {
@@ -191,7 +198,8 @@ std::string render_optimize_table(const sim::OptimizerResult& result, const std:
                                   ? "interleaved:" + std::to_string(l.schedule.virtual_stages)
                                   : "1f1b";
     std::snprintf(buf, sizeof buf,
-                  "%4d %5lld %3lld %3lld %4lld %4d %-9s %3lld %-14s %9.3f %10s %5.1f%% %7.1f %8.3f %8.3f %7.3f\n",
+                  "%4d %5lld %3lld %3lld %4lld %4d %-9s %3lld %-14s %9.3f %10s %5.1f%% %7.1f %8.3f "
+                  "%8.3f %7.3f\n",
                   rank++, static_cast<long long>(l.dp), static_cast<long long>(l.tp),
                   static_cast<long long>(l.pp), static_cast<long long>(l.ep), l.zero,
                   sim::to_string(l.recompute), static_cast<long long>(l.micro_batch), sched.c_str(),
@@ -282,16 +290,16 @@ std::string render_estimate_table(const sim::Estimate& e) {
   auto line = [&o](const std::string& k, const std::string& v) {
     o << "  " << k << std::string(k.size() < 26 ? 26 - k.size() : 1, ' ') << v << '\n';
   };
-  o << "moesim estimate: " << e.model_name << " on " << e.cluster_name << " (" << e.devices
-    << " x " << e.accelerator_name << ")\n\n";
+  o << "moesim estimate: " << e.model_name << " on " << e.cluster_name << " (" << e.devices << " x "
+    << e.accelerator_name << ")\n\n";
   o << "Model\n";
   line("params total", human_count(e.model.params_total));
   line("params active / token", human_count(e.model.params_active));
   line("train FLOPs / token", human_count(e.model.flops_per_token) + "FLOP");
   line("forward FLOPs / token", human_count(e.model.flops_per_token_forward) + "FLOP");
   if (e.model.moe_layers > 0) {
-    line("MoE layers / dense", std::to_string(e.model.moe_layers) + " / " +
-                                   std::to_string(e.model.dense_layers));
+    line("MoE layers / dense",
+         std::to_string(e.model.moe_layers) + " / " + std::to_string(e.model.dense_layers));
     line("granularity G", fixed(e.model.granularity, 2));
     line("expansion rate", fixed(e.model.expansion_rate, 2));
   }
@@ -322,8 +330,8 @@ std::string render_estimate_table(const sim::Estimate& e) {
     o << "\nStep time\n";
     line("step", fixed(st.step_s, 3) + " s");
     line("compute", fixed(b.compute_s, 3) + " s" + pct(b.compute_s));
-    line("exposed communication", fixed(b.exposed_communication_s, 3) + " s" +
-                                      pct(b.exposed_communication_s));
+    line("exposed communication",
+         fixed(b.exposed_communication_s, 3) + " s" + pct(b.exposed_communication_s));
     line("  tp / ep / pp / dp", fixed(b.tp_exposed_s, 3) + " / " + fixed(b.ep_exposed_s, 3) +
                                     " / " + fixed(b.pp_exposed_s, 3) + " / " +
                                     fixed(b.dp_exposed_s, 3) + " s");

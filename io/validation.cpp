@@ -39,14 +39,16 @@ std::string render_validation_markdown() {
     << "examples/sc21/run_table_1.sh): micro-batch, interleaving, full recompute, DDP overlap for\n"
     << "the first four rows only; no sequence parallelism, no FlashAttention (2021 software).\n"
     << "Tolerance: each row within 10%, the mean absolute error within 5%.\n\n"
-    << "| model | t | p | V | GPUs | batch | micro | measured | predicted | error | step s | bubble s | exposed comm s |\n"
+    << "| model | t | p | V | GPUs | batch | micro | measured | predicted | error | step s | "
+       "bubble s | exposed comm s |\n"
     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   double sum = 0;
   const auto rows = narayanan_table1_rows();
   for (const auto& r : rows) {
     const auto& l = r.input.layout;
     std::snprintf(buf, sizeof buf,
-                  "| %s | %lld | %lld | %d | %lld | %lld | %lld | %.0f | %.1f | %+.1f%% | %.2f | %.2f | %.2f |\n",
+                  "| %s | %lld | %lld | %d | %lld | %lld | %lld | %.0f | %.1f | %+.1f%% | %.2f | "
+                  "%.2f | %.2f |\n",
                   r.input.model.c_str(), static_cast<long long>(l.tp), static_cast<long long>(l.pp),
                   l.schedule.virtual_stages, static_cast<long long>(r.input.devices),
                   static_cast<long long>(l.global_batch), static_cast<long long>(l.micro_batch),

@@ -49,8 +49,8 @@ Estimate estimate(const EstimateInput& input) {
   e.tokens = input.tokens;
   e.hbm_bytes = input.cluster.accelerator.hbm_bytes;
   if (!input.cluster.notes.empty()) e.notes.push_back(input.cluster.notes);
-  const double price = input.price_per_device_hour_usd.value_or(
-      input.cluster.accelerator.price_per_hour_usd);
+  const double price =
+      input.price_per_device_hour_usd.value_or(input.cluster.accelerator.price_per_hour_usd);
 
   const StepModel step_model(input.model, input.cluster, make_network(input.cluster),
                              input.step_options);
@@ -71,8 +71,8 @@ Estimate estimate(const EstimateInput& input) {
       e.layout = best.top.front().layout;
       e.memory = best.top.front().memory;
       e.step = best.top.front().step;
-      e.notes.push_back("layout chosen by the optimizer (" + std::string(to_string(input.objective)) +
-                        " per token): " + best.why);
+      e.notes.push_back("layout chosen by the optimizer (" +
+                        std::string(to_string(input.objective)) + " per token): " + best.why);
     } else {
       // Nothing fits: report the layout with the least memory per device.
       OptimizerOptions loose;
@@ -80,7 +80,8 @@ Estimate estimate(const EstimateInput& input) {
       double least = 0;
       bool found = false;
       const auto layers = model::layer_costs(input.model);
-      for (std::int64_t tp = 1; tp <= std::max(1, input.cluster.scale_up.devices_per_domain); tp *= 2) {
+      for (std::int64_t tp = 1; tp <= std::max(1, input.cluster.scale_up.devices_per_domain);
+           tp *= 2) {
         for (std::int64_t pp = 1; pp <= input.model.total_layers(); pp *= 2) {
           if (e.devices % (tp * pp) != 0) continue;
           Layout l;
@@ -91,7 +92,8 @@ Estimate estimate(const EstimateInput& input) {
               if (l.dp % d == 0 && input.model.moe.experts % d == 0) l.ep = d;
           l.global_batch = default_global_batch(input.model, l.dp, 1);
           if (!validate(l, input.model, e.devices).empty()) continue;
-          const double bytes = memory_per_device(input.model, layers, e.model, l).per_device_bytes();
+          const double bytes =
+              memory_per_device(input.model, layers, e.model, l).per_device_bytes();
           if (!found || bytes < least) {
             least = bytes;
             e.layout = l;
@@ -102,7 +104,8 @@ Estimate estimate(const EstimateInput& input) {
       if (found) {
         e.memory = memory_per_device(input.model, e.layout);
         e.step = step_model.evaluate(e.layout);
-        e.notes.push_back("no layout fits in HBM; showing the layout with the least memory per device");
+        e.notes.push_back(
+            "no layout fits in HBM; showing the layout with the least memory per device");
       } else {
         e.notes.push_back("no valid layout exists for this model on this cluster");
       }
@@ -110,10 +113,12 @@ Estimate estimate(const EstimateInput& input) {
   }
   e.fits = e.memory.per_device_bytes() <= e.hbm_bytes;
   if (e.step && e.tokens)
-    e.training = training_totals(*e.step, e.layout.devices(), *e.tokens, price,
-                                 input.step_options.pue);
+    e.training =
+        training_totals(*e.step, e.layout.devices(), *e.tokens, price, input.step_options.pue);
   if (e.step && e.step->breakdown.ep_crosses_network)
-    e.notes.push_back("expert all-to-all crosses the scale-up domain (ep*tp > devices per domain): it runs on the network");
+    e.notes.push_back(
+        "expert all-to-all crosses the scale-up domain (ep*tp > devices per domain): it runs on "
+        "the network");
   return e;
 }
 

@@ -18,8 +18,8 @@ namespace moesim::sim {
 struct EstimateInput {
   model::ModelSpec model;
   hw::ClusterSpec cluster;
-  std::optional<Layout> layout;  // nullopt: pick one (see choose_layout)
-  std::optional<double> tokens;  // training tokens, for the training totals
+  std::optional<Layout> layout;                     // nullopt: pick one (see choose_layout)
+  std::optional<double> tokens;                     // training tokens, for the training totals
   std::optional<double> price_per_device_hour_usd;  // overrides the accelerator's
   StepOptions step_options;
   Objective objective = Objective::time;  // how the automatic layout is ranked

@@ -237,8 +237,7 @@ double micro_batches_in_flight(const Layout& layout_in, std::int64_t stage) {
   return as_double(chunks) / as_double(v);
 }
 
-std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
-                                              const Layout& layout) {
+std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec, const Layout& layout) {
   return memory_per_stage(spec, model::layer_costs(spec), model::totals(spec), layout);
 }
 

@@ -38,9 +38,12 @@ std::string fmt(const char* f, double v) {
 
 const char* to_string(Objective o) {
   switch (o) {
-    case Objective::time: return "time";
-    case Objective::cost: return "cost";
-    case Objective::energy: return "energy";
+    case Objective::time:
+      return "time";
+    case Objective::cost:
+      return "cost";
+    case Objective::energy:
+      return "energy";
   }
   return "time";
 }
@@ -51,16 +54,18 @@ double objective_per_token(Objective objective, const StepResult& step, const La
   const double s_per_token = 1 / step.tokens_per_s;
   const double devices = static_cast<double>(layout.devices());
   switch (objective) {
-    case Objective::time: return s_per_token;
-    case Objective::cost: return s_per_token * devices * price / 3600;
-    case Objective::energy: return s_per_token * devices * step.average_power_w * pue;
+    case Objective::time:
+      return s_per_token;
+    case Objective::cost:
+      return s_per_token * devices * price / 3600;
+    case Objective::energy:
+      return s_per_token * devices * step.average_power_w * pue;
   }
   return s_per_token;
 }
 
 OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cluster,
-                         const StepModel& step_model, const OptimizerOptions& opt,
-                         double price) {
+                         const StepModel& step_model, const OptimizerOptions& opt, double price) {
   OptimizerResult result;
   const std::int64_t devices = cluster.devices;
   if (devices < 1) return result;
@@ -68,7 +73,8 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
   const auto layers = model::layer_costs(spec);
   const auto& totals = step_model.totals();
   const double hbm = cluster.accelerator.hbm_bytes;
-  const std::int64_t target_batch = opt.global_batch > 0 ? opt.global_batch : default_batch(spec.seq_len);
+  const std::int64_t target_batch =
+      opt.global_batch > 0 ? opt.global_batch : default_batch(spec.seq_len);
   const std::int64_t n_layers = spec.total_layers();
 
   // The (tp, pp) pairs are the unit of parallel work.
@@ -132,8 +138,8 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
                 r.layout = l;
                 r.memory = mem;
                 r.step = step_model.evaluate(l);
-                r.objective_per_token = objective_per_token(opt.objective, r.step, l, cluster, price,
-                                                            step_model.options().pue);
+                r.objective_per_token = objective_per_token(opt.objective, r.step, l, cluster,
+                                                            price, step_model.options().pue);
                 local.push_back(r);
               }
             }
@@ -156,7 +162,8 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
 
   unsigned threads = opt.threads > 0 ? static_cast<unsigned>(opt.threads)
                                      : std::max(1u, std::thread::hardware_concurrency());
-  threads = std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, tp_pp.size())));
+  threads =
+      std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, tp_pp.size())));
   if (threads <= 1) {
     work(0, 1);
   } else {
@@ -187,9 +194,9 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
                       std::to_string(valid) + " valid, " + std::to_string(enumerated) +
                       " enumerated): compute " + fmt("%.0f%%", 100 * b.compute_s / w.step.step_s) +
                       " of the step, exposed communication " +
-                      fmt("%.0f%%", 100 * b.exposed_communication_s / w.step.step_s) +
-                      ", bubble " + fmt("%.0f%%", 100 * b.pipeline_bubble_s / w.step.step_s) +
-                      ", MFU " + fmt("%.1f%%", 100 * w.step.mfu);
+                      fmt("%.0f%%", 100 * b.exposed_communication_s / w.step.step_s) + ", bubble " +
+                      fmt("%.0f%%", 100 * b.pipeline_bubble_s / w.step.step_s) + ", MFU " +
+                      fmt("%.1f%%", 100 * w.step.mfu);
     if (result.top.size() > 1) {
       const RankedLayout& r = result.top[1];
       why += "; the runner-up is " +

@@ -63,7 +63,7 @@ struct Ctx {
   const model::ModelSpec* spec;
   const hw::Accelerator* acc;
   hw::Dtype dtype;
-  double T;   // tokens per micro-batch (b*s)
+  double T;  // tokens per micro-batch (b*s)
   double b, s, d, t, ep;
   bool sp;
   Recompute recompute;
@@ -76,8 +76,8 @@ struct Ctx {
 Times gemm(const Ctx& c, double m, double n, double k, double count = 1) {
   Times t;
   t.fwd = count * hw::gemm_time_s(*c.acc, m, n, k, c.dtype);
-  t.bwd = count * (hw::gemm_time_s(*c.acc, m, k, n, c.dtype) +
-                   hw::gemm_time_s(*c.acc, k, n, m, c.dtype));
+  t.bwd = count *
+          (hw::gemm_time_s(*c.acc, m, k, n, c.dtype) + hw::gemm_time_s(*c.acc, k, n, m, c.dtype));
   return t;
 }
 
@@ -284,7 +284,8 @@ StepResult StepModel::evaluate(const Layout& layout) const {
       sd.dense_params += head_params / c.t + totals_.params_final_norm;
     }
     const double compute = comp.fwd + comp.bwd + comp.recompute;
-    const double tp_exposed = tp_s * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0));
+    const double tp_exposed =
+        tp_s * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0));
     // DualPipe overlaps one micro-batch's all-to-alls with another's compute: only the part
     // longer than the compute stays exposed.
     const double ep_exposed = options_.overlap.ep_dualpipe ? std::max(0.0, ep_s - compute) : ep_s;
@@ -338,8 +339,8 @@ StepResult StepModel::evaluate(const Layout& layout) const {
       dp_grad_s += net.time_s(Collective::reduce_scatter, g, params * kFp32);
       dp_param_s += net.time_s(Collective::all_gather, g, params * kBf16);
       if (layout.zero == 3)
-        dp_param_s += 2 * static_cast<double>(m) *
-                      net.time_s(Collective::all_gather, g, params * kBf16);
+        dp_param_s +=
+            2 * static_cast<double>(m) * net.time_s(Collective::all_gather, g, params * kBf16);
     }
   };
   reduce(bd.dense_params, dp_dense, layout.tp);
@@ -347,8 +348,9 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   // Overlap: gradient buckets reduce while the last micro-batch's backward runs; parameter
   // gathers run under the first micro-batch's forward (ZeRO-3: under each micro-batch).
   const double grad_window = options_.overlap.dp_grad_reduce ? bd.bwd : 0;
-  const double param_window =
-      options_.overlap.dp_param_gather ? (layout.zero == 3 ? static_cast<double>(m) : 1.0) * bd.fwd : 0;
+  const double param_window = options_.overlap.dp_param_gather
+                                  ? (layout.zero == 3 ? static_cast<double>(m) : 1.0) * bd.fwd
+                                  : 0;
   const double dp_exposed =
       std::max(0.0, dp_grad_s - grad_window) + std::max(0.0, dp_param_s - param_window);
 
@@ -363,7 +365,8 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   r.busiest_stage = busiest;
   StepBreakdown& br = r.breakdown;
   const double md = static_cast<double>(m);
-  const double tp_exposed_mb = bd.tp * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0));
+  const double tp_exposed_mb =
+      bd.tp * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0));
   br.compute_s = md * bd.compute;
   br.tp_s = md * bd.tp;
   br.tp_exposed_s = md * tp_exposed_mb;
@@ -376,15 +379,15 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   br.exposed_communication_s = br.tp_exposed_s + br.ep_exposed_s + br.pp_exposed_s + dp_exposed;
   br.pipeline_bubble_s = bubble_s;
   br.optimizer_s = optimizer_s;
-  br.ep_crosses_network =
-      layout.ep * layout.tp > std::max(1, cluster_.scale_up.devices_per_domain);
+  br.ep_crosses_network = layout.ep * layout.tp > std::max(1, cluster_.scale_up.devices_per_domain);
 
   const double devices = static_cast<double>(layout.devices());
   r.tokens_per_step = static_cast<double>(layout.effective_global_batch()) * c.s;
   r.tokens_per_s = r.step_s > 0 ? r.tokens_per_step / r.step_s : 0;
   const double peak = hw::effective_peak_flops(acc, c.dtype);
   double hw_flops_per_token = totals_.flops_per_token;
-  if (layout.recompute == Recompute::full) hw_flops_per_token = totals_.flops_per_token_recompute_full;
+  if (layout.recompute == Recompute::full)
+    hw_flops_per_token = totals_.flops_per_token_recompute_full;
   if (layout.recompute == Recompute::selective)
     hw_flops_per_token = totals_.flops_per_token_recompute_selective;
   if (r.step_s > 0 && peak > 0) {

@@ -54,13 +54,13 @@ struct StepOptions {
   // FlashAttention fuses softmax and dropout into the score GEMMs (Dao et al. 2022); false
   // models the unfused kernels of Megatron-LM 2021 (score matrices through HBM).
   bool flash_attention = true;
-  double pue = 1.1;             // data-centre power usage effectiveness
+  double pue = 1.1;                  // data-centre power usage effectiveness
   double idle_power_fraction = 0.3;  // device idle power as a share of TDP when idle_w unset
 };
 
 struct StepBreakdown {
-  double compute_s = 0;                  // busiest stage: m micro-batches of fwd+bwd(+recompute)
-  double exposed_communication_s = 0;    // tp + ep + pp + dp, what no compute hides
+  double compute_s = 0;                // busiest stage: m micro-batches of fwd+bwd(+recompute)
+  double exposed_communication_s = 0;  // tp + ep + pp + dp, what no compute hides
   double pipeline_bubble_s = 0;
   double optimizer_s = 0;
   // Communication detail: total and exposed seconds per step on the busiest stage.

@@ -2,12 +2,12 @@
 // contract of CLI.md, and the report keys. MOESIM_CLI_PATH is the built binary.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
-#include <sys/wait.h>
 
 namespace {
 
@@ -63,14 +63,34 @@ TEST(Cli, EstimateTableJsonCsv) {
   const CliRun json = moesim(kBase + " --format json --tokens 1T");
   ASSERT_EQ(json.code, 0) << json.err;
   // CLI.md's required report paths (as nested keys).
-  for (const char* key : {"\"params_total\"", "\"params_active\"", "\"flops_per_token\"",
-                          "\"flops_per_token_forward\"", "\"dp\"", "\"tp\"", "\"pp\"", "\"ep\"",
-                          "\"zero\"", "\"micro_batch\"", "\"global_batch\"", "\"per_device_bytes\"",
-                          "\"fits\"", "\"weights\"", "\"gradients\"", "\"optimizer\"",
-                          "\"activations\"", "\"step_s\"", "\"compute_s\"",
-                          "\"exposed_communication_s\"", "\"pipeline_bubble_s\"",
-                          "\"tokens_per_s\"", "\"mfu\"", "\"tokens\"", "\"wall_s\"",
-                          "\"device_hours\"", "\"cost_usd\"", "\"energy_kwh\""})
+  for (const char* key : {"\"params_total\"",
+                          "\"params_active\"",
+                          "\"flops_per_token\"",
+                          "\"flops_per_token_forward\"",
+                          "\"dp\"",
+                          "\"tp\"",
+                          "\"pp\"",
+                          "\"ep\"",
+                          "\"zero\"",
+                          "\"micro_batch\"",
+                          "\"global_batch\"",
+                          "\"per_device_bytes\"",
+                          "\"fits\"",
+                          "\"weights\"",
+                          "\"gradients\"",
+                          "\"optimizer\"",
+                          "\"activations\"",
+                          "\"step_s\"",
+                          "\"compute_s\"",
+                          "\"exposed_communication_s\"",
+                          "\"pipeline_bubble_s\"",
+                          "\"tokens_per_s\"",
+                          "\"mfu\"",
+                          "\"tokens\"",
+                          "\"wall_s\"",
+                          "\"device_hours\"",
+                          "\"cost_usd\"",
+                          "\"energy_kwh\""})
     EXPECT_NE(json.out.find(key), std::string::npos) << key;
   for (const char* bad : {"nan", "NaN", "inf", "Infinity"})
     EXPECT_EQ(json.out.find(bad), std::string::npos) << bad;
@@ -96,16 +116,16 @@ TEST(Cli, DoesNotFitIsAnAnswerNotAnError) {
 }
 
 TEST(Cli, BadInputIsOneLineAndExitCode2) {
-  expect_input_error(kBase + " --ep 16", "--ep");             // experts not divisible by ep
-  expect_input_error(kBase + " --tp 3", "--tp");              // heads not divisible by tp
-  expect_input_error(kBase + " --dp 48", "--dp");             // dp*tp*pp != devices
-  expect_input_error(kBase + " --dp -4", "--dp");             // negative
-  expect_input_error(kBase + " --dp 0", "--dp");              // zero
+  expect_input_error(kBase + " --ep 16", "--ep");  // experts not divisible by ep
+  expect_input_error(kBase + " --tp 3", "--tp");   // heads not divisible by tp
+  expect_input_error(kBase + " --dp 48", "--dp");  // dp*tp*pp != devices
+  expect_input_error(kBase + " --dp -4", "--dp");  // negative
+  expect_input_error(kBase + " --dp 0", "--dp");   // zero
   expect_input_error(kBase + " --micro-batch x", "--micro-batch");
   expect_input_error(kBase + " --zero 5", "--zero");
   expect_input_error(kBase + " --recompute sometimes", "--recompute");
   expect_input_error(kBase + " --pp-schedule interleaved:1", "--pp-schedule");
-  expect_input_error(kBase + " --set moe.top_k=9", "moe.top_k");  // top_k > experts
+  expect_input_error(kBase + " --set moe.top_k=9", "moe.top_k");    // top_k > experts
   expect_input_error(kBase + " --set moe.expert=9", "moe.expert");  // unknown key
   expect_input_error(kBase + " --set attention.heads=-1", "attention.heads");
   expect_input_error(kBase + " --tokens lots", "--tokens");
@@ -126,8 +146,8 @@ TEST(Cli, BadModelFiles) {
     std::ofstream(dir + name) << text;
     return dir + name;
   };
-  const std::string good = read_file(std::string(MOESIM_SOURCE_DIR) +
-                                     "/presets/models/mixtral-8x7b.json");
+  const std::string good =
+      read_file(std::string(MOESIM_SOURCE_DIR) + "/presets/models/mixtral-8x7b.json");
   ASSERT_FALSE(good.empty());
   auto variant = [&](const std::string& from, const std::string& to) {
     std::string s = good;
@@ -137,19 +157,31 @@ TEST(Cli, BadModelFiles) {
     return s;
   };
   const std::string cluster = " --cluster dgx-h100 --devices 64";
-  expect_input_error("estimate --model " + write("m1.json", "{\"layers\": 32,") + cluster, "m1.json");
-  expect_input_error("estimate --model " + write("m2.json", variant("\"layers\": 32", "\"layers\": \"32\"")) + cluster, "layers");
-  expect_input_error("estimate --model " + write("m3.json", variant("\"layers\": 32", "\"layers\": -32")) + cluster, "layers");
-  expect_input_error("estimate --model " + write("m4.json", variant("\"top_k\": 2", "\"top_k\": 4")) + " --experts 2" + cluster, "top_k");
-  expect_input_error("estimate --model " + write("m5.json", variant("\"vocab\"", "\"vocabulary\"")) + cluster, "vocab");
+  expect_input_error("estimate --model " + write("m1.json", "{\"layers\": 32,") + cluster,
+                     "m1.json");
+  expect_input_error("estimate --model " +
+                         write("m2.json", variant("\"layers\": 32", "\"layers\": \"32\"")) +
+                         cluster,
+                     "layers");
+  expect_input_error("estimate --model " +
+                         write("m3.json", variant("\"layers\": 32", "\"layers\": -32")) + cluster,
+                     "layers");
+  expect_input_error("estimate --model " +
+                         write("m4.json", variant("\"top_k\": 2", "\"top_k\": 4")) +
+                         " --experts 2" + cluster,
+                     "top_k");
+  expect_input_error(
+      "estimate --model " + write("m5.json", variant("\"vocab\"", "\"vocabulary\"")) + cluster,
+      "vocab");
 }
 
 TEST(Cli, PresetsListAndShow) {
   const CliRun list = moesim("presets list");
   ASSERT_EQ(list.code, 0);
-  for (const char* name : {"gpt3-175b", "llama3-70b", "megatron-1.7b", "megatron-1t", "mixtral-8x7b",
-                           "mixtral-8x22b", "switch-base-128", "switch-large-128", "switch-xxl",
-                           "switch-c-2048", "deepseek-v2", "deepseek-v3", "dgx-h100", "h100-sxm"})
+  for (const char* name :
+       {"gpt3-175b", "llama3-70b", "megatron-1.7b", "megatron-1t", "mixtral-8x7b", "mixtral-8x22b",
+        "switch-base-128", "switch-large-128", "switch-xxl", "switch-c-2048", "deepseek-v2",
+        "deepseek-v3", "dgx-h100", "h100-sxm"})
     EXPECT_NE(list.out.find(name), std::string::npos) << name;
   const CliRun show = moesim("presets show deepseek-v3");
   ASSERT_EQ(show.code, 0);
@@ -157,7 +189,8 @@ TEST(Cli, PresetsListAndShow) {
 }
 
 TEST(Cli, OptimizeRanksLayouts) {
-  const CliRun r = moesim("optimize --model mixtral-8x7b --cluster dgx-h100 --devices 64 --top 3 --format json");
+  const CliRun r =
+      moesim("optimize --model mixtral-8x7b --cluster dgx-h100 --devices 64 --top 3 --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("\"layouts\""), std::string::npos);
   EXPECT_NE(r.out.find("\"why\""), std::string::npos);
