@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "cli/hardware_verbs.hpp"
 #include "cli/laws_verbs.hpp"
 #include "cli/verbs.hpp"
 #include "io/errors.hpp"
@@ -19,10 +20,11 @@ const char* kUsage =
     "  optimize    search every layout of a model on a cluster; rank by time, cost or energy\n"
     "  loss        evaluate a scaling law (--law NAME); --optimal --flops C for the optimum\n"
     "  fit         fit a scaling law to a CSV of runs, with bootstrap confidence intervals\n"
+    "  collective  cost of one collective on a cluster (nccl-tests algbw/busbw), or a size sweep\n"
     "  validate    regenerate the validation tables (docs/validation.md)\n"
     "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
     "  help        this text\n\n"
-    "planned (not in this version): simulate, plan, sweep, plot, collective, calibrate\n";
+    "planned (not in this version): simulate, plan, sweep, plot, calibrate\n";
 
 }  // namespace
 
@@ -42,7 +44,8 @@ int main(int argc, char** argv) {
     if (verb == "validate") return cli::run_validate(args);
     if (verb == "loss") return cli::run_loss(args);
     if (verb == "fit") return cli::run_fit(args);
-    for (const char* planned : {"simulate", "plan", "sweep", "plot", "collective", "calibrate"}) {
+    if (verb == "collective") return cli::run_collective(args);
+    for (const char* planned : {"simulate", "plan", "sweep", "plot", "calibrate"}) {
       if (verb == planned) {
         std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
         return 1;

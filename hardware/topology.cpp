@@ -320,7 +320,6 @@ std::vector<int> Topology::torus_route(int a, int b) const {
   const std::array<int, 3> dst = locations_[b].coord;
   const int parity = (cur[0] + cur[1] + cur[2]) & 1;
   int at = a;
-  const std::array<int, 3> step = {1, dims[0], dims[0] * dims[1]};
   for (int dim = 0; dim < 3; ++dim) {
     const int len = dims[dim];
     int delta = dst[dim] - cur[dim];
@@ -346,7 +345,6 @@ std::vector<int> Topology::torus_route(int a, int b) const {
     }
     cur[dim] = dst[dim];
   }
-  (void)step;
   return path;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "hardware/collective_validation.hpp"
 #include "io/loaders.hpp"
 #include "sim/estimate.hpp"
 
@@ -61,6 +62,22 @@ std::string render_validation_markdown() {
   std::snprintf(buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows.\n",
                 rows.empty() ? 0.0 : 100 * sum / static_cast<double>(rows.size()), rows.size());
   o << buf;
+
+  o << "\n## Collectives: nccl-tests bus bandwidth at large messages\n\n"
+    << "Predictions of `moesim collective` against the measured figures of\n"
+    << "reference/hardware.md. Tolerance 15%. A row marked *calibration* set a parameter of the\n"
+    << "prediction and is not evidence for the model (docs/hardware.md).\n\n"
+    << "| case | cluster | measured GB/s | predicted GB/s | error | source | note |\n"
+    << "|---|---|---|---|---|---|---|\n";
+  const auto coll = hw::collective_validation_rows(
+      [](const std::string& preset, int devices) { return load_cluster(preset, devices); });
+  for (const auto& r : coll) {
+    std::snprintf(buf, sizeof buf, "| %s%s | %s | %.1f | %.1f | %+.1f%% | %s | %s |\n",
+                  r.case_name.c_str(), r.calibration ? " (*calibration*)" : "", r.cluster.c_str(),
+                  r.measured_GBps, r.predicted_GBps, 100 * r.error, r.source.c_str(),
+                  r.note.c_str());
+    o << buf;
+  }
   return o.str();
 }
 
