@@ -217,11 +217,7 @@ sim::StepOptions read_step_options(const po::variables_map& vm) {
   return o;
 }
 
-sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
-  sim::EstimateInput in;
-  if (!has(vm, "model")) throw io::InputError("--model", "value", "is required");
-  if (!has(vm, "cluster")) throw io::InputError("--cluster", "value", "is required");
-
+std::vector<std::string> model_sets(const po::variables_map& vm) {
   std::vector<std::string> sets;
   if (has(vm, "set")) sets = vm["set"].as<std::vector<std::string>>();
   const std::pair<const char*, const char*> shorthands[] = {{"experts", "moe.experts"},
@@ -230,7 +226,15 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
                                                             {"moe-every", "moe.every"}};
   for (auto [flag, path] : shorthands)
     if (has(vm, flag)) sets.push_back(std::string(path) + "=" + vm[flag].as<std::string>());
-  in.model = io::load_model(vm["model"].as<std::string>(), sets);
+  return sets;
+}
+
+sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
+  sim::EstimateInput in;
+  if (!has(vm, "model")) throw io::InputError("--model", "value", "is required");
+  if (!has(vm, "cluster")) throw io::InputError("--cluster", "value", "is required");
+
+  in.model = io::load_model(vm["model"].as<std::string>(), model_sets(vm));
 
   std::optional<int> devices;
   if (has(vm, "devices")) {

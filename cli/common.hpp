@@ -40,6 +40,10 @@ std::int64_t parse_positive(const std::string& text, const std::string& flag, st
 PartialLayout read_layout_flags(const po::variables_map& vm);
 sim::StepOptions read_step_options(const po::variables_map& vm);
 
+// --set values plus the MoE shorthands (--experts, --top-k, --expert-ff, --moe-every) as
+// "PATH=VALUE" overrides for io::load_model.
+std::vector<std::string> model_sets(const po::variables_map& vm);
+
 // Reads the flags above into an EstimateInput; throws io::InputError naming the flag.
 sim::EstimateInput read_estimate_input(const po::variables_map& vm);
 Format read_format(const po::variables_map& vm);

@@ -193,15 +193,7 @@ int run_loss(const std::vector<std::string>& args) {
   std::string model_name;
   if (by_model) {
     forbid(vm, {"granularity"}, "with --model, set the expert width: --expert-ff F");
-    std::vector<std::string> sets;
-    if (has(vm, "set")) sets = vm["set"].as<std::vector<std::string>>();
-    const std::pair<const char*, const char*> shorthands[] = {{"experts", "moe.experts"},
-                                                              {"top-k", "moe.top_k"},
-                                                              {"expert-ff", "moe.d_ff_expert"},
-                                                              {"moe-every", "moe.every"}};
-    for (auto [flag, path] : shorthands)
-      if (has(vm, flag)) sets.push_back(std::string(path) + "=" + text_of(vm, flag));
-    const model::ModelSpec spec = io::load_model(text_of(vm, "model"), sets);
+    const model::ModelSpec spec = io::load_model(text_of(vm, "model"), model_sets(vm));
     model_name = spec.name;
     ev = laws::evaluate(law, spec, tokens);
   } else {
