@@ -28,6 +28,18 @@ std::int64_t default_batch(std::int64_t seq_len) {
   return std::max<std::int64_t>(1, (std::int64_t{1} << 22) / std::max<std::int64_t>(1, seq_len));
 }
 
+// Best first: by objective, ties broken by a fixed key of the layout, so the ranking never
+// depends on threads or on how many results are kept.
+bool better(const RankedLayout& a, const RankedLayout& b) {
+  if (a.objective_per_token != b.objective_per_token)
+    return a.objective_per_token < b.objective_per_token;
+  const auto key = [](const Layout& l) {
+    return std::make_tuple(l.tp, l.pp, l.ep, l.zero, static_cast<int>(l.recompute), l.micro_batch,
+                           l.schedule.virtual_stages, l.dp);
+  };
+  return key(a.layout) < key(b.layout);
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -149,9 +161,7 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
       // Keep only the best few per thread to bound memory.
       if (local.size() > 4 * opt.top + 64) {
         std::partial_sort(local.begin(), local.begin() + static_cast<std::ptrdiff_t>(opt.top),
-                          local.end(), [](const auto& a, const auto& b) {
-                            return a.objective_per_token < b.objective_per_token;
-                          });
+                          local.end(), better);
         local.resize(opt.top);
       }
     }
@@ -171,16 +181,7 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
     for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work, t, threads);
     for (auto& th : pool) th.join();
   }
-  // Deterministic order: by objective, then by a stable key of the layout.
-  std::sort(all.begin(), all.end(), [](const RankedLayout& a, const RankedLayout& b) {
-    if (a.objective_per_token != b.objective_per_token)
-      return a.objective_per_token < b.objective_per_token;
-    const auto key = [](const Layout& l) {
-      return std::make_tuple(l.tp, l.pp, l.ep, l.zero, static_cast<int>(l.recompute), l.micro_batch,
-                             l.schedule.virtual_stages);
-    };
-    return key(a.layout) < key(b.layout);
-  });
+  std::sort(all.begin(), all.end(), better);
   if (all.size() > opt.top) all.resize(opt.top);
   result.top = std::move(all);
   result.enumerated = enumerated;
