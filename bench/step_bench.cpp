@@ -3,7 +3,7 @@
 // on 2048 H800s in at most 5 microseconds on one core; optimize() over every valid layout
 // of DeepSeek-V3 on 4096 H800s in under 1 second on 2 cores.
 //
-//   build-step/bench/bench_step_bench --benchmark_repetitions=5 \
+//   build-step/bench/bench_step_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 

@@ -59,9 +59,20 @@ std::string render_validation_markdown() {
     o << buf;
     sum += std::fabs(r.relative_error);
   }
-  std::snprintf(buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows.\n",
-                rows.empty() ? 0.0 : 100 * sum / static_cast<double>(rows.size()), rows.size());
+  const double mean = rows.empty() ? 0.0 : sum / static_cast<double>(rows.size());
+  std::size_t outside = 0;
+  for (const auto& r : rows) outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
+  std::snprintf(buf, sizeof buf,
+                "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n", 100 * mean,
+                rows.size(), outside);
   o << buf;
+  if (outside > 0 || mean > 0.05) {
+    o << "\n**Not yet within the tolerance.** Every row over-predicts: the accelerator's\n"
+      << "efficiency-curve parameters are uncalibrated defaults (docs/hardware.md), and they are\n"
+      << "deliberately not fitted to this table, which would make it no test. The acceptance test\n"
+      << "(tests/sim/narayanan_known_failing_test.cpp) runs under CTest's WILL_FAIL until it "
+         "passes.\n";
+  }
 
   o << "\n## Collectives: nccl-tests bus bandwidth at large messages\n\n"
     << "Predictions of `moesim collective` against the measured figures of\n"

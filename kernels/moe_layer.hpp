@@ -83,12 +83,13 @@ struct MoeForward {
   std::vector<float> y;       // tokens x d_model
   std::vector<float> scores;  // tokens x experts, softmax or sigmoid of the logits
   Routing routing;
-  std::vector<float> x_perm;  // kept x d_model, tokens gathered by expert
-  std::vector<float> h_pre;   // kept x in_width, x_perm * w_in
-  std::vector<float> h;       // kept x d_ff, after the activation
-  std::vector<float> y_perm;  // kept x d_model, expert outputs before weighting
+  std::vector<float> x_perm;        // kept x d_model, tokens gathered by expert
+  std::vector<float> h_pre;         // kept x in_width, x_perm * w_in
+  std::vector<float> h;             // kept x d_ff, after the activation
+  std::vector<float> y_perm;        // kept x d_model, expert outputs before weighting
   std::vector<float> shared_h_pre;  // tokens x shared_in_width
   std::vector<float> shared_h;      // tokens x shared_d_ff
+  std::vector<float> shared_y;      // tokens x d_model, the shared expert's output
 };
 
 struct MoeBackward {
@@ -126,6 +127,11 @@ void unpermute_combine(const Routing& r, const float* y_perm, int d, float* y, b
 // Throws std::invalid_argument with every validate() message when cfg is invalid or the
 // weight buffers have the wrong sizes.
 MoeForward moe_forward(const MoeConfig& cfg, const MoeWeights& w, const float* x, int tokens);
+// The same into `out`, reusing its buffers' capacity: a caller that runs the layer again
+// (training steps, benchmarks) pays no fresh allocation and no first-touch page faults, as a
+// framework's caching allocator would arrange.
+void moe_forward(const MoeConfig& cfg, const MoeWeights& w, const float* x, int tokens,
+                 MoeForward& out);
 
 // Gradients of a loss L given dy = dL/dy, with the top-k selection and the capacity drops of
 // `fwd` held fixed (they are piecewise constant in the inputs).

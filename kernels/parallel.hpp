@@ -14,7 +14,8 @@ namespace moesim::kernels {
 // of calls is unspecified; fn must write only to data owned by item i.
 template <class Fn>
 void parallel_for(std::size_t items, int threads, Fn&& fn) {
-  const std::size_t workers = std::min<std::size_t>(items, static_cast<std::size_t>(std::max(1, threads)));
+  const std::size_t workers =
+      std::min<std::size_t>(items, static_cast<std::size_t>(std::max(1, threads)));
   if (workers <= 1) {
     for (std::size_t i = 0; i < items; ++i) fn(i);
     return;

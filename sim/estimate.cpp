@@ -75,8 +75,6 @@ Estimate estimate(const EstimateInput& input) {
                         std::string(to_string(input.objective)) + " per token): " + best.why);
     } else {
       // Nothing fits: report the layout with the least memory per device.
-      OptimizerOptions loose;
-      loose.top = 1;
       double least = 0;
       bool found = false;
       const auto layers = model::layer_costs(input.model);

@@ -3,7 +3,9 @@
 #include "sim/pipeline.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
+#include <optional>
 
 namespace moesim::sim {
 namespace {
@@ -265,6 +267,12 @@ std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
   const double n_dense = as_double(l.dp);
   const double n_expert = std::max(1.0, as_double(l.dp) / ep);
 
+  // Per-layer terms that depend on the layer only through its kind (dense/MoE, with or
+  // without cross-attention): evaluated once per kind, not once per layer (the optimizer
+  // calls this for every layout it considers).
+  const double replicated = replicated_attention_params(spec, t);
+  std::array<std::optional<LayerActivationBytes>, 4> activation_by_kind;
+
   std::vector<MemoryBreakdown> out;
   out.reserve(static_cast<std::size_t>(p));
   for (std::int64_t i = 0; i < p; ++i) {
@@ -276,13 +284,15 @@ std::vector<MemoryBreakdown> memory_per_stage(const model::ModelSpec& spec,
       // router replicated on every TP rank; routed experts split by ep and (expert TP = TP) t.
       const double blocks = c.decoder_cross_attention ? 2 : 1;
       const double layer_dense = (c.attention_params + c.ffn_params + c.shared_expert_params) / t +
-                                 blocks * replicated_attention_params(spec, t) + c.norm_params +
-                                 c.router_params;
+                                 blocks * replicated + c.norm_params + c.router_params;
       const double layer_expert = c.expert_params / (ep * t);
       dense += layer_dense;
       expert += layer_expert;
       largest_unit = std::max(largest_unit, layer_dense + layer_expert);
-      const LayerActivationBytes act = layer_activation_bytes(spec, c, l);
+      auto& cached = activation_by_kind[static_cast<std::size_t>(
+          (c.kind == model::LayerKind::moe ? 1 : 0) + (c.decoder_cross_attention ? 2 : 0))];
+      if (!cached) cached = layer_activation_bytes(spec, c, l);
+      const LayerActivationBytes& act = *cached;
       stored += act.activations;
       stored_moe += act.moe;
       recompute_peak = std::max(recompute_peak, act.recompute_peak);

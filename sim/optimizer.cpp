@@ -159,7 +159,7 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
         }
       }
       // Keep only the best few per thread to bound memory.
-      if (local.size() > 4 * opt.top + 64) {
+      if (local.size() > 4 * std::min<std::size_t>(opt.top, 1 << 20) + 64) {
         std::partial_sort(local.begin(), local.begin() + static_cast<std::ptrdiff_t>(opt.top),
                           local.end(), better);
         local.resize(opt.top);

@@ -147,17 +147,19 @@ Times ffn(const Ctx& c, double tokens, double ff_per_rank, double count = 1) {
   return out;
 }
 
-LayerTime layer_time(const Ctx& c, const model::LayerCost& layer) {
+// `attn` is attention(c): the same for every layer kind, so evaluated once per layout.
+LayerTime layer_time(const Ctx& c, const model::LayerCost& layer, const Times& attn) {
   const auto& sp = *c.spec;
   LayerTime out;
   const double blocks = layer.decoder_cross_attention ? 2 : 1;
-  for (int i = 0; i < static_cast<int>(blocks); ++i) out.compute += attention(c);
-  // Norms, residual adds and dropouts on the hidden state: per block two norms (read and
-  // write T*d) and two dropout+residual (read two, write one, a 1-byte mask); split by t
-  // under sequence parallelism (Korthikanti et al. 2022 Sec. 4.2.2).
+  for (int i = 0; i < static_cast<int>(blocks); ++i) out.compute += attn;
+  // Norms, residual adds and dropouts on the hidden state: per sub-block (each attention
+  // and the FFN) one norm (read and write T*d) and one dropout+residual (read two, write
+  // one, a 1-byte mask); split by t under sequence parallelism (Korthikanti et al. 2022
+  // Sec. 4.2.2).
   const double outside = c.sp ? 1 / c.t : 1;
   const double hidden = c.T * c.d * outside;
-  out.compute += memory(c, hidden * (2 * 2 * kBf16 + 2 * (3 * kBf16 + 1)), blocks + 1);
+  out.compute += memory(c, hidden * (2 * kBf16 + 3 * kBf16 + 1), blocks + 1);
 
   if (layer.kind == model::LayerKind::moe) {
     const double E = static_cast<double>(sp.moe.experts);
@@ -189,12 +191,13 @@ LayerTime layer_time(const Ctx& c, const model::LayerCost& layer) {
     out.compute += ffn(c, c.T, static_cast<double>(sp.ffn.d_ff) / c.t);
   }
   if (c.t > 1) {
-    // Megatron tp: per block two all-reduces forward and two backward of T*d (Narayanan et
-    // al. 2021 Sec. 3.2; formulas.md: 8bsh(t-1)/t bytes each way per layer); with SP each
-    // becomes a reduce-scatter plus an all-gather of the same total (Korthikanti Sec. 4.2.2).
-    const double per_block = 4 + (c.recompute == Recompute::full ? 2 : 0);
+    // Megatron tp: one all-reduce of T*d forward and one backward per sub-block (attention,
+    // cross-attention, FFN), one more forward with full recompute (Narayanan et al. 2021
+    // Sec. 3.2; formulas.md: 8bsh(t-1)/t bytes each way per layer); with SP each becomes a
+    // reduce-scatter plus an all-gather of the same total (Korthikanti Sec. 4.2.2).
+    const double sub_blocks = blocks + 1;
     out.comm.tp_bytes = c.T * c.d * kBf16;
-    out.comm.tp_calls = per_block * blocks;
+    out.comm.tp_calls = sub_blocks * (2 + (c.recompute == Recompute::full ? 1 : 0));
   }
   if (c.recompute == Recompute::full) out.compute.recompute = out.compute.fwd;
   return out;
@@ -225,6 +228,7 @@ StepResult StepModel::evaluate(const Layout& layout) const {
 
   // Per layer kind (dense/moe x self/cross): one evaluation, reused for every such layer.
   std::array<std::optional<LayerTime>, 4> kind_time;
+  std::optional<Times> attention_time;
   auto kind_of = [](const model::LayerCost& l) {
     return (l.kind == model::LayerKind::moe ? 1 : 0) + (l.decoder_cross_attention ? 2 : 0);
   };
@@ -237,6 +241,17 @@ StepResult StepModel::evaluate(const Layout& layout) const {
                             : net.time_s(Collective::all_reduce, tp_group, c.T * c.d * kBf16))
                     : 0;
   // Per rank under SP the hidden state is split, the collectives move the same totals.
+
+  // Pipeline p2p (Narayanan et al. 2021 Sec. 4.1: b*s*h per boundary, /t with the
+  // scatter/gather optimization): one send forward and one backward per micro-batch per
+  // boundary, V times interleaved; blocking in Megatron's 1F1B, so exposed. The same on
+  // every stage.
+  double pp_stage_s = 0;
+  if (p > 1) {
+    const double bytes = c.T * c.d * kBf16 * (layout.tp > 1 ? 1 / c.t : 1);
+    const CommGroup pp_pair{2, layout.tp * layout.dp};
+    pp_stage_s = 2 * V * net.time_s(Collective::p2p, pp_pair, bytes);
+  }
 
   const auto stages = stage_layers(static_cast<std::int64_t>(layers_.size()), layout);
   StepResult r;
@@ -256,7 +271,8 @@ StepResult StepModel::evaluate(const Layout& layout) const {
       const model::LayerCost& lc = layers_[static_cast<std::size_t>(j)];
       auto& kt = kind_time[static_cast<std::size_t>(kind_of(lc))];
       if (!kt) {
-        kt = layer_time(c, lc);
+        if (!attention_time) attention_time = attention(c);
+        kt = layer_time(c, lc, *attention_time);
         if (kt->comm.ep_calls > 0 && ep_all_to_all_s == 0)
           ep_all_to_all_s = net.time_s(Collective::all_to_all, ep_group, kt->comm.ep_bytes);
       }
@@ -289,15 +305,7 @@ StepResult StepModel::evaluate(const Layout& layout) const {
     // DualPipe overlaps one micro-batch's all-to-alls with another's compute: only the part
     // longer than the compute stays exposed.
     const double ep_exposed = options_.overlap.ep_dualpipe ? std::max(0.0, ep_s - compute) : ep_s;
-    // Pipeline p2p (Narayanan et al. 2021 Sec. 4.1: b*s*h per boundary, /t with the
-    // scatter/gather optimization): one send forward and one backward per micro-batch per
-    // boundary, V times interleaved; blocking in Megatron's 1F1B, so exposed.
-    double pp_s = 0;
-    if (p > 1) {
-      const double bytes = c.T * c.d * kBf16 * (layout.tp > 1 ? 1 / c.t : 1);
-      const CommGroup pp_pair{2, layout.tp * layout.dp};
-      pp_s = 2 * V * net.time_s(Collective::p2p, pp_pair, bytes);
-    }
+    const double pp_s = pp_stage_s;  // pipeline p2p, exposed (see pp_stage_s)
     sd.compute = compute;
     sd.fwd = comp.fwd;
     sd.bwd = comp.bwd + comp.recompute;
@@ -330,13 +338,16 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   double dp_grad_s = 0, dp_param_s = 0;
   const double dp_dense = static_cast<double>(layout.dp);
   const double dp_expert = std::max(1.0, dp_dense / c.ep);
+  const double grad_reductions = layout.zero >= 2 ? static_cast<double>(m) : 1.0;
   auto reduce = [&](double params, double group, std::int64_t stride) {
     if (group <= 1 || params <= 0) return;
     const CommGroup g{static_cast<std::int64_t>(group), stride};
     if (layout.zero == 0) {
       dp_grad_s += net.time_s(Collective::all_reduce, g, params * kFp32);
     } else {
-      dp_grad_s += net.time_s(Collective::reduce_scatter, g, params * kFp32);
+      // ZeRO-2/3 keep only a shard of the gradients, so they reduce-scatter in every
+      // micro-batch's backward (DeepSpeed); ZeRO-1 once per step.
+      dp_grad_s += grad_reductions * net.time_s(Collective::reduce_scatter, g, params * kFp32);
       dp_param_s += net.time_s(Collective::all_gather, g, params * kBf16);
       if (layout.zero == 3)
         dp_param_s +=
@@ -345,9 +356,10 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   };
   reduce(bd.dense_params, dp_dense, layout.tp);
   reduce(bd.expert_params, dp_expert, layout.tp * layout.ep);
-  // Overlap: gradient buckets reduce while the last micro-batch's backward runs; parameter
-  // gathers run under the first micro-batch's forward (ZeRO-3: under each micro-batch).
-  const double grad_window = options_.overlap.dp_grad_reduce ? bd.bwd : 0;
+  // Overlap: gradient buckets reduce while the backward that produced them runs (the last
+  // micro-batch's; every micro-batch's under ZeRO-2/3); parameter gathers run under the first
+  // micro-batch's forward (ZeRO-3: under each micro-batch).
+  const double grad_window = options_.overlap.dp_grad_reduce ? grad_reductions * bd.bwd : 0;
   const double param_window = options_.overlap.dp_param_gather
                                   ? (layout.zero == 3 ? static_cast<double>(m) : 1.0) * bd.fwd
                                   : 0;

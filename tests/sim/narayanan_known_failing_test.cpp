@@ -1,0 +1,54 @@
+// Known-failing acceptance (CTest WILL_FAIL, label `known-failing`): the analytic step
+// model against Narayanan et al. 2021 (2104.04473) Table 1 with the tolerances,
+// every row within 10% and the mean absolute error within 5%. Today every row over-predicts
+// (docs/validation.md: +8% to +20%, mean 15.8%): the A100 efficiency-curve parameters are
+// uncalibrated defaults (docs/hardware.md) and are not tuned to this table, which would
+// make it no test at all. CTest reports these tests as passing while they fail, and as
+// failing the day they pass: then remove WILL_FAIL (tests/CMakeLists.txt) and close the gap
+// in docs/validation.md. Do not loosen the tolerances.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "io/validation.hpp"
+
+namespace moesim::io {
+namespace {
+
+constexpr double kRowTolerance = 0.10;
+constexpr double kMeanTolerance = 0.05;
+
+// Each row within 10% of the published TFLOP/s per GPU.
+TEST(StepNarayananTable1, EveryRowWithinTenPercent) {
+  for (const ThroughputRow& r : narayanan_table1_rows()) {
+    SCOPED_TRACE(r.input.model);
+    EXPECT_TRUE(std::isfinite(r.relative_error));
+    EXPECT_LE(std::fabs(r.relative_error), kRowTolerance)
+        << r.input.model << ": predicted " << r.predicted_flops_per_device / 1e12
+        << " TFLOP/s, measured " << r.input.measured_flops_per_device / 1e12 << " ("
+        << (r.relative_error >= 0 ? "+" : "") << 100 * r.relative_error << "%)";
+  }
+}
+
+// The mean absolute relative error over the ten rows within 5%.
+TEST(StepNarayananTable1, MeanAbsoluteErrorWithinFivePercent) {
+  const auto rows = narayanan_table1_rows();
+  ASSERT_FALSE(rows.empty());
+  double sum = 0;
+  std::string table;
+  for (const ThroughputRow& r : rows) {
+    sum += std::fabs(r.relative_error);
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-14s measured %5.1f predicted %6.1f error %+6.1f%%\n",
+                  r.input.model.c_str(), r.input.measured_flops_per_device / 1e12,
+                  r.predicted_flops_per_device / 1e12, 100 * r.relative_error);
+    table += line;
+  }
+  const double mean = sum / static_cast<double>(rows.size());
+  EXPECT_LE(mean, kMeanTolerance) << "mean absolute error " << 100 * mean << "%\n" << table;
+}
+
+}  // namespace
+}  // namespace moesim::io
