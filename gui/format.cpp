@@ -69,6 +69,12 @@ QString format_value(const io::ReportValue& value, ValueStyle style) {
       return format_bytes(v);
     case ValueStyle::decimal:
       return QString::number(v, 'f', 2);
+    case ValueStyle::seconds:
+      return QString::number(v, 'f', 3) + " s";
+    case ValueStyle::percent:
+      return QString::number(100 * v, 'f', 1) + " %";
+    case ValueStyle::rate:
+      return format_count(v) + " /s";
     case ValueStyle::yes_no:
       return v != 0 ? "yes" : "no";
     case ValueStyle::integer:

@@ -18,6 +18,9 @@ enum class ValueStyle {
   decimal,  // 1.00
   yes_no,   // yes / no
   text,     // as is
+  seconds,  // 8.458 s
+  percent,  // 64.9 %  (a 0..1 fraction)
+  rate,     // 495.88 K /s
 };
 
 // The field at `path`, or nullptr when the report has none.

@@ -327,6 +327,22 @@ QWidget* MainWindow::build_results() {
   add_value(memory_form, "Activations", "memory.breakdown.activations", ValueStyle::bytes);
   add_value(memory_form, "MoE buffers", "memory.breakdown.moe_buffers", ValueStyle::bytes);
   row->addWidget(memory_box, 1);
+
+  auto* step_box = new QGroupBox("Step time");
+  auto* step_form = new QFormLayout(step_box);
+  QLabel* step = add_value(step_form, "Step", "time.step_s", ValueStyle::seconds,
+                           "One optimizer step (docs/step_model.md)");
+  step->setStyleSheet("font-weight: bold;");
+  add_value(step_form, "Compute", "time.breakdown.compute_s", ValueStyle::seconds);
+  add_value(step_form, "Exposed comm.", "time.breakdown.exposed_communication_s",
+            ValueStyle::seconds, "tp + ep + pp + dp communication no compute hides");
+  add_value(step_form, "Pipeline bubble", "time.breakdown.pipeline_bubble_s", ValueStyle::seconds);
+  add_value(step_form, "Optimizer", "time.breakdown.optimizer_s", ValueStyle::seconds);
+  add_value(step_form, "Tokens", "throughput.tokens_per_s", ValueStyle::rate,
+            "Tokens per second, whole cluster");
+  add_value(step_form, "MFU", "throughput.mfu", ValueStyle::percent,
+            "Model FLOPs utilization (no recompute)");
+  row->addWidget(step_box, 1);
   column->addLayout(row);
 
   column->addWidget(build_chart(), 1);

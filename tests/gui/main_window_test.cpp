@@ -135,6 +135,12 @@ const QStringList kRequiredPaths = {
     "memory.breakdown.optimizer",
     "memory.breakdown.activations",
     "memory.breakdown.moe_buffers",
+    "time.step_s",
+    "time.breakdown.compute_s",
+    "time.breakdown.exposed_communication_s",
+    "time.breakdown.pipeline_bubble_s",
+    "throughput.tokens_per_s",
+    "throughput.mfu",
 };
 
 QJsonObject parse_report(const CliResult& r) {
