@@ -103,7 +103,7 @@ Format read_format(const po::variables_map& vm) {
 
 bool PartialLayout::any() const {
   return dp || tp || pp || ep || sequence_parallel || zero || recompute || micro_batch ||
-         global_batch || virtual_stages || dtype;
+         global_batch || virtual_stages || dtype;  // --flash-attention alone keeps the search
 }
 
 sim::Layout PartialLayout::complete(std::int64_t devices) const {
@@ -119,6 +119,7 @@ sim::Layout PartialLayout::complete(std::int64_t devices) const {
   l.global_batch = global_batch.value_or(0);
   l.schedule.virtual_stages = virtual_stages.value_or(1);
   l.dtype = dtype.value_or(sim::MatrixDtype::bf16);
+  l.flash_attention = flash_attention.value_or(true);
   return l;
 }
 
@@ -148,6 +149,7 @@ PartialLayout read_layout_flags(const po::variables_map& vm) {
     l.zero = z[0] - '0';
   }
   if (has(vm, "sequence-parallel")) l.sequence_parallel = parse_bool_flag(vm, "sequence-parallel");
+  if (has(vm, "flash-attention")) l.flash_attention = parse_bool_flag(vm, "flash-attention");
   if (has(vm, "recompute")) {
     const std::string s = vm["recompute"].as<std::string>();
     if (s == "none")
@@ -192,7 +194,6 @@ PartialLayout read_layout_flags(const po::variables_map& vm) {
 
 sim::StepOptions read_step_options(const po::variables_map& vm) {
   sim::StepOptions o;
-  if (has(vm, "flash-attention")) o.flash_attention = parse_bool_flag(vm, "flash-attention");
   if (has(vm, "dualpipe")) o.overlap.ep_dualpipe = parse_bool_flag(vm, "dualpipe");
   if (has(vm, "overlap-grad-reduce"))
     o.overlap.dp_grad_reduce = parse_bool_flag(vm, "overlap-grad-reduce");
@@ -246,6 +247,7 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
 
   const PartialLayout partial = read_layout_flags(vm);
   in.step_options = read_step_options(vm);
+  in.flash_attention = partial.flash_attention.value_or(true);
   if (partial.any()) {
     const std::int64_t split = partial.tp.value_or(1) * partial.pp.value_or(1);
     if (!partial.dp && in.cluster.devices % split != 0)

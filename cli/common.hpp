@@ -27,7 +27,7 @@ po::options_description run_options();
 // Layout flags as given (unset ones empty).
 struct PartialLayout {
   std::optional<std::int64_t> dp, tp, pp, ep, micro_batch, global_batch;
-  std::optional<bool> sequence_parallel;
+  std::optional<bool> sequence_parallel, flash_attention;
   std::optional<int> zero, virtual_stages;
   std::optional<sim::Recompute> recompute;
   std::optional<sim::MatrixDtype> dtype;

@@ -60,6 +60,7 @@ int run_optimize(const std::vector<std::string>& args) {
     opt.max_virtual_stages = std::max(opt.max_virtual_stages, *fixed.virtual_stages);
   opt.global_batch = fixed.global_batch.value_or(0);
   opt.dtype = fixed.dtype.value_or(sim::MatrixDtype::bf16);
+  opt.flash_attention = fixed.flash_attention.value_or(true);
 
   const double price =
       in.price_per_device_hour_usd.value_or(in.cluster.accelerator.price_per_hour_usd);

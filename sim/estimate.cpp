@@ -65,6 +65,7 @@ Estimate estimate(const EstimateInput& input) {
     OptimizerOptions opt;
     opt.top = 1;
     opt.objective = input.objective;
+    opt.flash_attention = input.flash_attention;
     const OptimizerResult best = optimize(input.model, input.cluster, step_model, opt, price);
     e.layouts_searched = best.fitting;
     if (!best.top.empty()) {
@@ -85,6 +86,7 @@ Estimate estimate(const EstimateInput& input) {
           Layout l;
           l.tp = tp, l.pp = pp, l.dp = e.devices / (tp * pp), l.zero = 3;
           l.recompute = Recompute::full;
+          l.flash_attention = input.flash_attention;
           if (input.model.is_moe())
             for (std::int64_t d = 1; d <= l.dp; ++d)
               if (l.dp % d == 0 && input.model.moe.experts % d == 0) l.ep = d;

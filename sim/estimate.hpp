@@ -23,6 +23,7 @@ struct EstimateInput {
   std::optional<double> price_per_device_hour_usd;  // overrides the accelerator's
   StepOptions step_options;
   Objective objective = Objective::time;  // how the automatic layout is ranked
+  bool flash_attention = true;            // kernel choice for the automatic layout
 };
 
 // Totals for training on `tokens` (CLI.md training.*).

@@ -30,6 +30,10 @@ struct Layout {
   std::int64_t global_batch = 0;  // sequences; 0 = not set (dp * micro_batch)
   PipelineSchedule schedule;
   MatrixDtype dtype = MatrixDtype::bf16;
+  // FlashAttention (Dao et al. 2022) fuses softmax and dropout into the score GEMMs: the
+  // s x s score tensors never reach HBM, for time and for stored activations. false models
+  // the unfused kernels Korthikanti et al. 2022 and Megatron-LM 2021 measured.
+  bool flash_attention = true;
 
   std::int64_t devices() const { return dp * tp * pp; }
   bool sp() const { return sequence_parallel.value_or(tp > 1); }

@@ -151,6 +151,10 @@ LayerActivationBytes layer_activation_bytes(const model::ModelSpec& spec,
   // The s x s terms: softmax output 2as, its dropout mask as, the dropout output 2as, per
   // token, split over heads: 5as/t (Sec. 4.1). Selective recompute drops them (Sec. 5).
   double attn_scores = 5 * (a / t) * s;
+  // FlashAttention never stores them: it keeps the fp32 log-sum-exp per head and token and
+  // recomputes the scores in its backward kernel (Dao et al. 2022, Alg. 2), so no s x s
+  // tensor exists at any time.
+  if (l.flash_attention) attn_scores = 4 * (a / t);
   // A T5 decoder block adds a cross-attention block of the same shape (docs/memory.md).
   const double blocks = layer.decoder_cross_attention ? 2 : 1;
   attn_outside *= blocks;

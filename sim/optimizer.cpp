@@ -141,6 +141,7 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
                 l.recompute = rc, l.micro_batch = mb, l.global_batch = gb;
                 l.schedule.virtual_stages = vv;
                 l.dtype = opt.dtype;
+                l.flash_attention = opt.flash_attention;
                 if (!validate(l, spec, devices).empty()) continue;
                 ++v;
                 const MemoryBreakdown mem = memory_per_device(spec, layers, totals, l);

@@ -23,6 +23,7 @@ struct OptimizerOptions {
   // multiple of dp * micro_batch.
   std::int64_t global_batch = 0;
   MatrixDtype dtype = MatrixDtype::bf16;
+  bool flash_attention = true;
   std::vector<std::int64_t> micro_batches = {1, 2, 4, 8};
   std::vector<int> zero_stages = {0, 1, 2, 3};
   std::vector<Recompute> recompute = {Recompute::none, Recompute::selective, Recompute::full};

@@ -219,7 +219,7 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   c.ep = static_cast<double>(layout.ep);
   c.sp = layout.sp() && layout.tp > 1;
   c.recompute = layout.recompute;
-  c.flash = options_.flash_attention;
+  c.flash = layout.flash_attention;
 
   const std::int64_t p = layout.pp;
   const std::int64_t m = std::max<std::int64_t>(1, layout.micro_batches());

@@ -51,9 +51,6 @@ struct OverlapPolicy {
 
 struct StepOptions {
   OverlapPolicy overlap;
-  // FlashAttention fuses softmax and dropout into the score GEMMs (Dao et al. 2022); false
-  // models the unfused kernels of Megatron-LM 2021 (score matrices through HBM).
-  bool flash_attention = true;
   double pue = 1.1;                  // data-centre power usage effectiveness
   double idle_power_fraction = 0.3;  // device idle power as a share of TDP when idle_w unset
 };

@@ -39,7 +39,7 @@ std::vector<ThroughputCase> narayanan_table1_cases() {
     c.layout.micro_batch = r.micro_batch;
     c.layout.global_batch = r.global_batch;
     c.layout.schedule.virtual_stages = r.virtual_stages;
-    c.options.flash_attention = false;
+    c.layout.flash_attention = false;
     c.options.overlap.dp_grad_reduce = r.torch_ddp;
     c.options.overlap.dp_param_gather = false;
     c.options.overlap.tp_hidden_fraction = 0;

@@ -103,6 +103,8 @@ Layout layout(std::int64_t dp, std::int64_t tp, std::int64_t pp, std::int64_t ep
   l.pp = pp;
   l.ep = ep;
   l.zero = zero;
+  // Korthikanti et al. 2022's counts are for unfused attention kernels (stored s x s scores).
+  l.flash_attention = false;
   return l;
 }
 
@@ -404,6 +406,24 @@ TEST(MemoryPerDevice, StagesHoldEveryParameterOnce) {
     const model::ModelTotals tot = model::totals(m);
     expect_rel(sum, 2 * (tot.params_total + tot.params_input_embedding));
   }
+}
+
+TEST(LayerActivations, FlashAttentionStoresNoScoreMatrices) {
+  // FlashAttention (Dao et al. 2022) keeps only an fp32 log-sum-exp per head and token:
+  // no recompute stores sbh(34 + 5as/h) unfused, sbh*34 + 4*s*b*a with flash (t = 1), and
+  // selective recompute has nothing left to recompute.
+  const model::ModelSpec m = gpt(4096, 4, 32);
+  Layout l = layout(1, 1, 1);
+  l.recompute = Recompute::none;
+  const double s = 2048, h = 4096, a = 32;
+  const auto unfused = layer_activation_bytes(m, layer_of(model::LayerKind::dense), l);
+  expect_rel(unfused.activations, s * h * (34 + 5 * a * s / h));
+  l.flash_attention = true;
+  const auto flash = layer_activation_bytes(m, layer_of(model::LayerKind::dense), l);
+  expect_rel(flash.activations, s * h * 34 + 4 * s * a);
+  l.recompute = Recompute::selective;
+  const auto sel = layer_activation_bytes(m, layer_of(model::LayerKind::dense), l);
+  EXPECT_LT(sel.recompute_peak, 1e-3 * flash.activations);
 }
 
 TEST(MemoryPerDevice, FirstStageHoldsPMicroBatches) {
