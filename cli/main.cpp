@@ -8,6 +8,7 @@
 #include "cli/common.hpp"
 #include "cli/hardware_verbs.hpp"
 #include "cli/laws_verbs.hpp"
+#include "cli/plan_verb.hpp"
 #include "cli/verbs.hpp"
 #include "io/errors.hpp"
 
@@ -20,11 +21,12 @@ const char* kUsage =
     "  optimize    search every layout of a model on a cluster; rank by time, cost or energy\n"
     "  loss        evaluate a scaling law (--law NAME); --optimal --flops C for the optimum\n"
     "  fit         fit a scaling law to a CSV of runs, with bootstrap confidence intervals\n"
+    "  plan        budget -> best architectures: the loss/cost Pareto frontier and the pick\n"
     "  collective  cost of one collective on a cluster (nccl-tests algbw/busbw), or a size sweep\n"
     "  validate    regenerate the validation tables (docs/validation.md)\n"
     "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
     "  help        this text\n\n"
-    "planned (not in this version): simulate, plan, sweep, plot, calibrate\n";
+    "planned (not in this version): simulate, sweep, plot, calibrate\n";
 
 }  // namespace
 
@@ -45,7 +47,8 @@ int main(int argc, char** argv) {
     if (verb == "loss") return cli::run_loss(args);
     if (verb == "fit") return cli::run_fit(args);
     if (verb == "collective") return cli::run_collective(args);
-    for (const char* planned : {"simulate", "plan", "sweep", "plot", "calibrate"}) {
+    if (verb == "plan") return cli::run_plan(args);
+    for (const char* planned : {"simulate", "sweep", "plot", "calibrate"}) {
       if (verb == planned) {
         std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
         return 1;

@@ -112,9 +112,9 @@ std::string quote(const std::string& s) {
 }
 
 std::string layout_text(const sim::Layout& l) {
-  return "dp" + std::to_string(l.dp) + " tp" + std::to_string(l.tp) + " pp" +
-         std::to_string(l.pp) + " ep" + std::to_string(l.ep) + " zero" + std::to_string(l.zero) +
-         " mb" + std::to_string(l.micro_batch) + " " + sim::to_string(l.recompute);
+  return "dp" + std::to_string(l.dp) + " tp" + std::to_string(l.tp) + " pp" + std::to_string(l.pp) +
+         " ep" + std::to_string(l.ep) + " zero" + std::to_string(l.zero) + " mb" +
+         std::to_string(l.micro_batch) + " " + sim::to_string(l.recompute);
 }
 
 std::string point_json(const sim::PlanCandidate& c) {
@@ -156,7 +156,8 @@ std::string render_json(const sim::PlanResult& r, const sim::PlanOptions& o,
   std::string s = "{\n  \"plan\": {";
   s += "\"budget\": {\"kind\": " + quote(sim::to_string(o.budget.kind)) +
        ", \"value\": " + num(o.budget.value) + "}";
-  s += ", \"cluster\": " + quote(cluster.name) + ", \"devices\": " + std::to_string(cluster.devices);
+  s +=
+      ", \"cluster\": " + quote(cluster.name) + ", \"devices\": " + std::to_string(cluster.devices);
   s += ", \"price_per_device_hour_usd\": " + num(r.price_per_device_hour_usd);
   s += ", \"candidates\": " + std::to_string(r.candidates);
   s += ", \"architectures\": " + std::to_string(r.architectures);
@@ -187,12 +188,11 @@ const char* kCsvHeader =
     "device_hours,cost_usd,tokens_per_s,mfu,layout\n";
 
 std::string point_csv(const char* set, const sim::PlanCandidate& c) {
-  return std::string(set) + "," + std::to_string(c.experts) + "," +
-         std::to_string(c.granularity) + "," + std::to_string(c.moe_every) + "," +
-         std::to_string(c.top_k) + "," + std::to_string(c.layers) + "," +
-         std::to_string(c.d_model) + "," + std::to_string(c.d_ff_expert) + "," +
-         num(c.params_total) + "," + num(c.params_active) + "," + num(c.tokens) + "," +
-         num(c.token_fraction) + "," + num(c.loss) + "," + c.law + "," +
+  return std::string(set) + "," + std::to_string(c.experts) + "," + std::to_string(c.granularity) +
+         "," + std::to_string(c.moe_every) + "," + std::to_string(c.top_k) + "," +
+         std::to_string(c.layers) + "," + std::to_string(c.d_model) + "," +
+         std::to_string(c.d_ff_expert) + "," + num(c.params_total) + "," + num(c.params_active) +
+         "," + num(c.tokens) + "," + num(c.token_fraction) + "," + num(c.loss) + "," + c.law + "," +
          (c.extrapolated ? "true" : "false") + "," + (c.in_fitted_range ? "true" : "false") + "," +
          num(c.wall_s) + "," + num(c.device_hours) + "," + num(c.cost_usd) + "," +
          num(c.tokens_per_s) + "," + num(c.mfu) + "," + layout_text(c.layout) + "\n";
@@ -215,6 +215,8 @@ std::string human(double v, const char* unit = "") {
     std::snprintf(buf, sizeof buf, "%.2fB%s", v / 1e9, unit);
   else if (a >= 1e6)
     std::snprintf(buf, sizeof buf, "%.1fM%s", v / 1e6, unit);
+  else if (a >= 1e4)
+    std::snprintf(buf, sizeof buf, "%.1fK%s", v / 1e3, unit);
   else
     std::snprintf(buf, sizeof buf, "%.4g%s", v, unit);
   return buf;
@@ -238,9 +240,8 @@ std::string row(const sim::PlanCandidate& c) {
                 static_cast<long long>(c.experts), static_cast<long long>(c.granularity),
                 static_cast<long long>(c.moe_every), static_cast<long long>(c.layers),
                 static_cast<long long>(c.d_model), human(c.params_total).c_str(),
-                human(c.params_active).c_str(), human(c.tokens).c_str(),
-                duration(c.wall_s).c_str(), ("$" + human(c.cost_usd)).c_str(),
-                layout_text(c.layout).c_str());
+                human(c.params_active).c_str(), human(c.tokens).c_str(), duration(c.wall_s).c_str(),
+                ("$" + human(c.cost_usd)).c_str(), layout_text(c.layout).c_str());
   return buf;
 }
 
@@ -304,8 +305,7 @@ const char* kUsage =
 
 int run_plan(const std::vector<std::string>& args) {
   po::options_description own("Plan");
-  own.add_options()("budget", po::value<std::string>(),
-                    "gpu-hours=N, flops=N or usd=N (required)")(
+  own.add_options()("budget", po::value<std::string>(), "gpu-hours=N, flops=N or usd=N (required)")(
       "cluster", po::value<std::string>(), "cluster preset or JSON file (required)")(
       "devices", po::value<std::string>(), "resize the cluster to N devices")(
       "model", po::value<std::string>(),
@@ -375,8 +375,8 @@ int run_plan(const std::vector<std::string>& args) {
   if (has(vm, "serve-cluster")) {
     std::optional<int> serve_devices;
     if (has(vm, "serve-devices"))
-      serve_devices =
-          static_cast<int>(parse_positive(text_of(vm, "serve-devices"), "--serve-devices", 1 << 24));
+      serve_devices = static_cast<int>(
+          parse_positive(text_of(vm, "serve-devices"), "--serve-devices", 1 << 24));
     o.serve_cluster = io::load_cluster(text_of(vm, "serve-cluster"), serve_devices);
   } else if (has(vm, "serve-devices") || has(vm, "serve-memory-fraction")) {
     throw io::InputError("--serve-cluster", "value",

@@ -119,18 +119,17 @@ model::ModelSpec plan_model(const std::optional<model::ModelSpec>& base, std::in
   } else {
     s = *base;
     s.name = base->name + "-plan";
-    s.layers = std::max<std::int64_t>(
-        1, std::llround(static_cast<double>(base->layers) * depth_factor));
+    s.layers =
+        std::max<std::int64_t>(1, std::llround(static_cast<double>(base->layers) * depth_factor));
     const std::int64_t head_dim = base->head_dim();
     if (base->attention.type == model::AttentionType::mla) {
       s.d_model = round_to(static_cast<double>(base->d_model) * width_factor, 64);
     } else {
       // Keep head_dim and the GQA group; scale the number of heads with the width.
-      const std::int64_t group =
-          std::max<std::int64_t>(1, base->attention.heads / std::max<std::int64_t>(
-                                                                1, base->kv_heads()));
-      const std::int64_t heads = round_to(
-          static_cast<double>(base->attention.heads) * width_factor, group);
+      const std::int64_t group = std::max<std::int64_t>(
+          1, base->attention.heads / std::max<std::int64_t>(1, base->kv_heads()));
+      const std::int64_t heads =
+          round_to(static_cast<double>(base->attention.heads) * width_factor, group);
       s.attention.heads = heads;
       if (base->attention.type == model::AttentionType::gqa) s.attention.kv_heads = heads / group;
       if (base->attention.type == model::AttentionType::mha) s.attention.kv_heads = heads;
@@ -218,9 +217,8 @@ PlanResult plan(const hw::ClusterSpec& cluster, const PlanOptions& options) {
         }
   // Identical specs (a dense point listed twice) are evaluated once.
   std::sort(archs.begin(), archs.end(), [](const Arch& a, const Arch& b) {
-    return std::tie(a.n_blocks, a.depth_factor, a.width_factor, a.experts, a.granularity,
-                    a.every) < std::tie(b.n_blocks, b.depth_factor, b.width_factor, b.experts,
-                                        b.granularity, b.every);
+    return std::tie(a.n_blocks, a.depth_factor, a.width_factor, a.experts, a.granularity, a.every) <
+           std::tie(b.n_blocks, b.depth_factor, b.width_factor, b.experts, b.granularity, b.every);
   });
   archs.erase(std::unique(archs.begin(), archs.end(),
                           [](const Arch& a, const Arch& b) {
@@ -292,9 +290,9 @@ PlanResult plan(const hw::ClusterSpec& cluster, const PlanOptions& options) {
         switch (options.budget.kind) {
           case BudgetKind::gpu_hours:
           case BudgetKind::usd: {
-            c.device_hours = f * (options.budget.kind == BudgetKind::gpu_hours
-                                      ? options.budget.value
-                                      : options.budget.value / price);
+            c.device_hours =
+                f * (options.budget.kind == BudgetKind::gpu_hours ? options.budget.value
+                                                                  : options.budget.value / price);
             // All devices for device_hours / devices hours, at the best layout's throughput.
             c.wall_s = c.device_hours * 3600 / devices;
             c.tokens = tps * c.wall_s;
@@ -332,7 +330,8 @@ PlanResult plan(const hw::ClusterSpec& cluster, const PlanOptions& options) {
   };
   unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads)
                                          : std::max(1u, std::thread::hardware_concurrency());
-  threads = std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, archs.size())));
+  threads =
+      std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, archs.size())));
   if (threads <= 1) {
     work();
   } else {

@@ -55,12 +55,12 @@ enum class PlanSearch {
 struct PlanOptions {
   Budget budget;
   PlanGrid grid;
-  std::optional<model::ModelSpec> base;  // nullopt: the Krajewski/Ludziejewski family
-  model::laws::Law dense_law;            // scores experts == 1
-  model::laws::Law moe_law;              // scores experts > 1
-  std::optional<double> deadline_s;      // drop candidates whose training takes longer
-  std::optional<hw::ClusterSpec> serve_cluster;  // drop weights that do not fit it
-  double serve_memory_fraction = 0.5;            // of the serving cluster's HBM for weights
+  std::optional<model::ModelSpec> base;             // nullopt: the Krajewski/Ludziejewski family
+  model::laws::Law dense_law;                       // scores experts == 1
+  model::laws::Law moe_law;                         // scores experts > 1
+  std::optional<double> deadline_s;                 // drop candidates whose training takes longer
+  std::optional<hw::ClusterSpec> serve_cluster;     // drop weights that do not fit it
+  double serve_memory_fraction = 0.5;               // of the serving cluster's HBM for weights
   std::optional<double> price_per_device_hour_usd;  // else the accelerator's
   StepOptions step_options;
   PlanSearch search = PlanSearch::fast;
@@ -110,8 +110,8 @@ struct PlanResult {
   std::int64_t architectures = 0;  // distinct architectures (one layout search each)
   std::int64_t kept_count = 0;
   std::array<std::int64_t, static_cast<std::size_t>(DropReason::count)> dropped{};
-  std::vector<PlanCandidate> kept;  // every candidate that passed, in grid order
-  std::optional<PlanCandidate> best;  // lowest loss within budget and deadline
+  std::vector<PlanCandidate> kept;           // every candidate that passed, in grid order
+  std::optional<PlanCandidate> best;         // lowest loss within budget and deadline
   std::vector<PlanCandidate> frontier_cost;  // loss vs cost, by cost ascending
   std::vector<PlanCandidate> frontier_time;  // loss vs wall time, by time ascending
   double price_per_device_hour_usd = 0;
@@ -126,7 +126,8 @@ model::ModelSpec plan_model(const std::optional<model::ModelSpec>& base, std::in
 
 // Indices of the points not dominated in (x, loss), both minimized, sorted by x ascending.
 // Of equal points only the first is kept, so the result is mutually non-dominated.
-std::vector<std::size_t> pareto_front(const std::vector<double>& x, const std::vector<double>& loss);
+std::vector<std::size_t> pareto_front(const std::vector<double>& x,
+                                      const std::vector<double>& loss);
 
 // Throws std::invalid_argument for a non-positive budget or an empty grid axis.
 PlanResult plan(const hw::ClusterSpec& cluster, const PlanOptions& options);
