@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/calibrate_verb.hpp"
 #include "cli/common.hpp"
 #include "cli/hardware_verbs.hpp"
 #include "cli/laws_verbs.hpp"
@@ -23,10 +24,11 @@ const char* kUsage =
     "  fit         fit a scaling law to a CSV of runs, with bootstrap confidence intervals\n"
     "  plan        budget -> best architectures: the loss/cost Pareto frontier and the pick\n"
     "  collective  cost of one collective on a cluster (nccl-tests algbw/busbw), or a size sweep\n"
+    "  calibrate   time the reference MoE kernels here and fit this host's efficiency curves\n"
     "  validate    regenerate the validation tables (docs/validation.md)\n"
     "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
     "  help        this text\n\n"
-    "planned (not in this version): simulate, sweep, plot, calibrate\n";
+    "planned (not in this version): simulate, sweep, plot\n";
 
 }  // namespace
 
@@ -48,7 +50,8 @@ int main(int argc, char** argv) {
     if (verb == "fit") return cli::run_fit(args);
     if (verb == "collective") return cli::run_collective(args);
     if (verb == "plan") return cli::run_plan(args);
-    for (const char* planned : {"simulate", "sweep", "plot", "calibrate"}) {
+    if (verb == "calibrate") return cli::run_calibrate(args);
+    for (const char* planned : {"simulate", "sweep", "plot"}) {
       if (verb == planned) {
         std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
         return 1;
