@@ -196,4 +196,26 @@ TEST(Cli, OptimizeRanksLayouts) {
   EXPECT_NE(r.out.find("\"why\""), std::string::npos);
 }
 
+TEST(Cli, OtherVerbsAnswerInJson) {
+  // CLI.md's JSON keys of the other verbs.
+  const CliRun coll = moesim(
+      "collective --cluster dgx-h100 --op all-to-all --group 64 --bytes 256MiB --format json");
+  ASSERT_EQ(coll.code, 0) << coll.err;
+  for (const char* key : {"\"time_s\"", "\"algorithm\"", "\"algbw_Bps\"", "\"busbw_Bps\""})
+    EXPECT_NE(coll.out.find(key), std::string::npos) << key;
+  const CliRun loss = moesim("loss --law chinchilla --params 70e9 --tokens 1.4e12 --format json");
+  ASSERT_EQ(loss.code, 0) << loss.err;
+  EXPECT_NE(loss.out.find("\"value\": 1.93"), std::string::npos) << loss.out;
+  const CliRun plan =
+      moesim("plan --budget gpu-hours=2000 --cluster dgx-h100 --devices 64 --format json");
+  ASSERT_EQ(plan.code, 0) << plan.err;
+  for (const char* key : {"\"best\"", "\"frontier\"", "\"experts\"", "\"granularity\"",
+                          "\"moe_every\"", "\"params_total\"", "\"params_active\"", "\"tokens\"",
+                          "\"loss\"", "\"wall_s\"", "\"cost_usd\"", "\"layout\""})
+    EXPECT_NE(plan.out.find(key), std::string::npos) << key;
+  expect_input_error("plan --budget gpu-hours=-5 --cluster dgx-h100", "--budget");
+  expect_input_error("collective --cluster dgx-h100 --op all-to-some --group 8 --bytes 1MiB",
+                     "--op");
+}
+
 }  // namespace
