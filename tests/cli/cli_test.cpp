@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+#include <unistd.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -24,7 +25,9 @@ std::string read_file(const std::string& path) {
 // Runs the CLI with `args` (shell words), capturing stdout and stderr separately.
 CliRun moesim(const std::string& args) {
   static int counter = 0;
-  const std::string base = ::testing::TempDir() + "moesim_cli_" + std::to_string(++counter);
+  // CTest runs the tests of this file as parallel processes: the pid keeps their files apart.
+  const std::string base = ::testing::TempDir() + "moesim_cli_" + std::to_string(::getpid()) + "_" +
+                           std::to_string(++counter);
   const std::string cmd = std::string(MOESIM_CLI_PATH) + " " + args + " >" + base + ".out 2>" +
                           base + ".err </dev/null";
   const int status = std::system(cmd.c_str());
