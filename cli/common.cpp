@@ -20,10 +20,6 @@ std::int64_t parse_int_flag(const po::variables_map& vm, const std::string& flag
   return v;
 }
 
-bool has(const po::variables_map& vm, const char* flag) {
-  return vm.count(flag) > 0;
-}
-
 std::string hint(const std::string& word, const std::vector<std::string>& options) {
   const std::string s = io::did_you_mean(word, options);
   return s.empty() ? std::string() : "; did you mean '" + s + "'?";

@@ -14,6 +14,14 @@ namespace po = boost::program_options;
 
 enum class Format { table, json, csv };
 
+// Whether a flag was given, and its text.
+inline bool has(const po::variables_map& vm, const char* flag) {
+  return vm.count(flag) > 0;
+}
+inline std::string text_of(const po::variables_map& vm, const char* flag) {
+  return vm[flag].as<std::string>();
+}
+
 // --model, --cluster, --devices, --set and the MoE shorthands.
 po::options_description model_cluster_options();
 // --dp --tp --pp --ep --zero --recompute --micro-batch --global-batch --pp-schedule --dtype

@@ -20,14 +20,6 @@ namespace {
 
 namespace laws = model::laws;
 
-bool has(const po::variables_map& vm, const char* flag) {
-  return vm.count(flag) > 0;
-}
-
-std::string text_of(const po::variables_map& vm, const char* flag) {
-  return vm[flag].as<std::string>();
-}
-
 // A positive count with units ("70B", "1.4T", "5.76e23").
 double count_flag(const po::variables_map& vm, const char* flag) {
   const std::string source = std::string("--") + flag;

@@ -20,14 +20,6 @@ namespace {
 
 namespace laws = model::laws;
 
-bool has(const po::variables_map& vm, const char* flag) {
-  return vm.count(flag) > 0;
-}
-
-std::string text_of(const po::variables_map& vm, const char* flag) {
-  return vm[flag].as<std::string>();
-}
-
 std::vector<std::string> split(const std::string& text) {
   std::vector<std::string> out;
   std::string item;
