@@ -10,6 +10,7 @@
 #include "cli/hardware_verbs.hpp"
 #include "cli/laws_verbs.hpp"
 #include "cli/plan_verb.hpp"
+#include "cli/sweep_verb.hpp"
 #include "cli/verbs.hpp"
 #include "io/errors.hpp"
 
@@ -24,11 +25,13 @@ const char* kUsage =
     "  fit         fit a scaling law to a CSV of runs, with bootstrap confidence intervals\n"
     "  plan        budget -> best architectures: the loss/cost Pareto frontier and the pick\n"
     "  collective  cost of one collective on a cluster (nccl-tests algbw/busbw), or a size sweep\n"
+    "  sweep       run a grid (JSON spec) of estimates on threads to CSV or JSONL; --resume, "
+    "--shard\n"
     "  calibrate   time the reference MoE kernels here and fit this host's efficiency curves\n"
     "  validate    regenerate the validation tables (docs/validation.md)\n"
     "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
     "  help        this text\n\n"
-    "planned (not in this version): simulate, sweep, plot\n";
+    "planned (not in this version): simulate, plot\n";
 
 }  // namespace
 
@@ -51,7 +54,8 @@ int main(int argc, char** argv) {
     if (verb == "collective") return cli::run_collective(args);
     if (verb == "plan") return cli::run_plan(args);
     if (verb == "calibrate") return cli::run_calibrate(args);
-    for (const char* planned : {"simulate", "sweep", "plot"}) {
+    if (verb == "sweep") return cli::run_sweep(args);
+    for (const char* planned : {"simulate", "plot"}) {
       if (verb == planned) {
         std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
         return 1;
