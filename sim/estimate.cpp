@@ -6,20 +6,6 @@
 #include "sim/network.hpp"
 
 namespace moesim::sim {
-namespace {
-
-// Default batch when the user gives none: about 4 Mi tokens per step (GPT-3 used 3.2M
-// tokens, Llama 2 and 3 4M), rounded up to a multiple of dp * micro_batch (docs/layout.md).
-std::int64_t default_global_batch(const model::ModelSpec& spec, std::int64_t dp,
-                                  std::int64_t micro_batch) {
-  const std::int64_t target_tokens = std::int64_t{1} << 22;
-  const std::int64_t seqs =
-      std::max<std::int64_t>(1, target_tokens / std::max<std::int64_t>(1, spec.seq_len));
-  const std::int64_t unit = dp * micro_batch;
-  return ((seqs + unit - 1) / unit) * unit;
-}
-
-}  // namespace
 
 std::shared_ptr<const Network> make_network(const hw::ClusterSpec& cluster) {
   return std::make_shared<ClusterNetwork>(cluster);
@@ -57,7 +43,8 @@ Estimate estimate(const EstimateInput& input) {
   if (input.layout) {
     e.layout = *input.layout;
     if (e.layout.global_batch <= 0)
-      e.layout.global_batch = default_global_batch(input.model, e.layout.dp, e.layout.micro_batch);
+      e.layout.global_batch =
+          default_global_batch(input.model.seq_len, e.layout.dp, e.layout.micro_batch);
     e.memory = memory_per_device(input.model, e.layout);
     e.step = step_model.evaluate(e.layout);
   } else {
@@ -90,7 +77,7 @@ Estimate estimate(const EstimateInput& input) {
           if (input.model.is_moe())
             for (std::int64_t d = 1; d <= l.dp; ++d)
               if (l.dp % d == 0 && input.model.moe.experts % d == 0) l.ep = d;
-          l.global_batch = default_global_batch(input.model, l.dp, 1);
+          l.global_batch = default_global_batch(input.model.seq_len, l.dp, 1);
           if (!validate(l, input.model, e.devices).empty()) continue;
           const double bytes =
               memory_per_device(input.model, layers, e.model, l).per_device_bytes();

@@ -1,5 +1,7 @@
 #include "sim/layout.hpp"
 
+#include <algorithm>
+
 #include <string>
 
 namespace moesim::sim {
@@ -123,6 +125,16 @@ const char* to_string(MatrixDtype d) {
       return "fp8";
   }
   return "bf16";
+}
+
+std::int64_t default_global_batch(std::int64_t seq_len, std::int64_t dp, std::int64_t micro_batch,
+                                  std::int64_t target_sequences) {
+  const std::int64_t target =
+      target_sequences > 0
+          ? target_sequences
+          : std::max<std::int64_t>(1, (std::int64_t{1} << 22) / std::max<std::int64_t>(1, seq_len));
+  const std::int64_t unit = std::max<std::int64_t>(1, dp) * std::max<std::int64_t>(1, micro_batch);
+  return ((target + unit - 1) / unit) * unit;
 }
 
 }  // namespace moesim::sim

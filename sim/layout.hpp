@@ -51,6 +51,12 @@ struct Layout {
 // The rules and the choices behind them are listed in docs/memory.md ("Layout rules").
 FieldErrors validate(const Layout& layout, const model::ModelSpec& spec, std::int64_t devices);
 
+// The global batch when the user gives none: about 4 Mi tokens per step (GPT-3 used 3.2M
+// tokens, Llama 2 and 3 4M), in sequences of `seq_len`, rounded up to a multiple of
+// dp * micro_batch (docs/layout.md). `target_sequences` > 0 replaces the 4 Mi-token target.
+std::int64_t default_global_batch(std::int64_t seq_len, std::int64_t dp, std::int64_t micro_batch,
+                                  std::int64_t target_sequences = 0);
+
 const char* to_string(Recompute r);
 const char* to_string(MatrixDtype d);
 

@@ -23,11 +23,6 @@ std::vector<std::int64_t> divisors(std::int64_t n) {
   return out;
 }
 
-std::int64_t default_batch(std::int64_t seq_len) {
-  // About 4 Mi tokens per step (GPT-3: 3.2M, Llama 2/3: 4M tokens); docs/layout.md.
-  return std::max<std::int64_t>(1, (std::int64_t{1} << 22) / std::max<std::int64_t>(1, seq_len));
-}
-
 // Best first: by objective, ties broken by a fixed key of the layout, so the ranking never
 // depends on threads or on how many results are kept.
 bool better(const RankedLayout& a, const RankedLayout& b) {
@@ -85,8 +80,6 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
   const auto layers = model::layer_costs(spec);
   const auto& totals = step_model.totals();
   const double hbm = cluster.accelerator.hbm_bytes;
-  const std::int64_t target_batch =
-      opt.global_batch > 0 ? opt.global_batch : default_batch(spec.seq_len);
   const std::int64_t n_layers = spec.total_layers();
 
   // The (tp, pp) pairs are the unit of parallel work.
@@ -125,9 +118,7 @@ OptimizerResult optimize(const model::ModelSpec& spec, const hw::ClusterSpec& cl
         for (std::int64_t mb : opt.micro_batches) {
           if (opt.micro_batch && mb != *opt.micro_batch) continue;
           const std::int64_t unit = dp * mb;
-          const std::int64_t gb = ((target_batch + unit - 1) / unit) * unit;
-          // A micro-batch larger than the batch needs is never better than a smaller one.
-          if (mb > 1 && gb / unit < 1) continue;
+          const std::int64_t gb = default_global_batch(spec.seq_len, dp, mb, opt.global_batch);
           if (opt.global_batch > 0 && opt.global_batch % unit != 0) continue;
           for (int vv : vs) {
             if (opt.virtual_stages && vv != *opt.virtual_stages) continue;
