@@ -133,16 +133,16 @@ std::string render_validation_markdown() {
     << "bf16 matmul rate. A cross-check of the curve's ceiling, not an acceptance test: one\n"
     << "shape per chip, measured with current software. A MAMF is the best rate found, so the\n"
     << "curve must not exceed it; rows marked *calibration* lowered that preset's\n"
-    << "`gemm.max_fraction` to meet it and are not evidence. Source: " << hw::kMamfSource
-    << ".\n\n"
+    << "`gemm.max_fraction` to meet it and are not evidence. Source: " << hw::kMamfSource << ".\n\n"
     << "| accelerator | shape m x n x k | measured TFLOP/s | predicted TFLOP/s | error | "
        "software |\n"
     << "|---|---|---|---|---|---|\n";
   for (const auto& r : hw::gemm_validation_rows(
            [](const std::string& preset) { return load_accelerator(preset); })) {
     std::snprintf(buf, sizeof buf, "| %s%s | %.0f x %.0f x %.0f | %.1f | %.1f | %+.1f%% | %s |\n",
-                  r.accelerator.c_str(), r.calibration ? " (*calibration*)" : "", r.m, r.n, r.k, r.measured_flops / 1e12,
-                  r.predicted_flops / 1e12, 100 * r.error, r.software.c_str());
+                  r.accelerator.c_str(), r.calibration ? " (*calibration*)" : "", r.m, r.n, r.k,
+                  r.measured_flops / 1e12, r.predicted_flops / 1e12, 100 * r.error,
+                  r.software.c_str());
     o << buf;
   }
 
