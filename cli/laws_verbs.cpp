@@ -113,7 +113,7 @@ const char* kFitUsage =
 
 }  // namespace
 
-int run_loss(const std::vector<std::string>& args) {
+po::options_description loss_options() {
   po::options_description o("Loss law");
   o.add_options()("law", po::value<std::string>(), "law preset name or JSON law file (required)")(
       "coef", po::value<std::vector<std::string>>()->composing(),
@@ -135,14 +135,27 @@ int run_loss(const std::vector<std::string>& args) {
       "max-granularity", po::value<std::string>(),
       "--optimal, krajewski: largest granularity searched (default 64)")(
       "format", po::value<std::string>()->default_value("table"), "table|json|csv");
-  auto parsed = parse_verb_args(args, o, kLossUsage);
-  if (!parsed) return 0;
-  const po::variables_map& vm = *parsed;
-  const Format format = read_format(vm);
+  return o;
+}
+
+namespace {
+
+// The answer of `moesim loss` for parsed flags: an evaluation or a compute-optimal point.
+struct LossAnswer {
+  laws::Law law;
+  bool optimal = false;
+  laws::ComputeOptimal opt;
+  laws::LawEvaluation ev;
+  std::string model_name;
+};
+
+LossAnswer answer_loss(const po::variables_map& vm) {
+  LossAnswer a;
   if (!has(vm, "law")) throw io::InputError("--law", "value", "is required");
   std::vector<std::string> coefs;
   if (has(vm, "coef")) coefs = vm["coef"].as<std::vector<std::string>>();
-  const laws::Law law = io::load_law(text_of(vm, "law"), coefs);
+  a.law = io::load_law(text_of(vm, "law"), coefs);
+  const laws::Law& law = a.law;
 
   if (vm["optimal"].as<bool>()) {
     forbid(vm,
@@ -160,12 +173,10 @@ int run_loss(const std::vector<std::string>& args) {
     if (has(vm, "max-experts")) options.max_experts = number_flag(vm, "max-experts", 1, false);
     if (has(vm, "max-granularity"))
       options.max_granularity = number_flag(vm, "max-granularity", 1, false);
-    const laws::ComputeOptimal opt = laws::compute_optimal(law, flops, options);
-    require_finite(law, {opt.loss, opt.params, opt.params_total, opt.tokens});
-    print(
-        format, [&] { return io::render_optimal_table(law, opt); },
-        io::make_optimal_report(law, opt));
-    return 0;
+    a.opt = laws::compute_optimal(law, flops, options);
+    a.optimal = true;
+    require_finite(law, {a.opt.loss, a.opt.params, a.opt.params_total, a.opt.tokens});
+    return a;
   }
   forbid(vm, {"flops", "max-experts", "max-granularity"}, "applies with --optimal only");
 
@@ -181,8 +192,8 @@ int run_loss(const std::vector<std::string>& args) {
     forbid(vm, {"tokens"}, "the clark form has no token term (Clark et al. fix D)");
   }
 
-  laws::LawEvaluation ev;
-  std::string model_name;
+  laws::LawEvaluation& ev = a.ev;
+  std::string& model_name = a.model_name;
   if (by_model) {
     forbid(vm, {"granularity"}, "with --model, set the expert width: --expert-ff F");
     const model::ModelSpec spec = io::load_model(text_of(vm, "model"), model_sets(vm));
@@ -220,9 +231,34 @@ int run_loss(const std::vector<std::string>& args) {
     }
   }
   require_finite(law, {ev.loss, ev.point.params, ev.point.experts});
+  return a;
+}
+
+io::Report report_of(const LossAnswer& a) {
+  return a.optimal ? io::make_optimal_report(a.law, a.opt)
+                   : io::make_loss_report(a.law, a.ev, a.model_name);
+}
+
+}  // namespace
+
+io::Report loss_report(const po::variables_map& vm) {
+  return report_of(answer_loss(vm));
+}
+
+int run_loss(const std::vector<std::string>& args) {
+  const po::options_description o = loss_options();
+  auto parsed = parse_verb_args(args, o, kLossUsage);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  const Format format = read_format(vm);
+  const LossAnswer a = answer_loss(vm);
   print(
-      format, [&] { return io::render_loss_table(law, ev, model_name); },
-      io::make_loss_report(law, ev, model_name));
+      format,
+      [&] {
+        return a.optimal ? io::render_optimal_table(a.law, a.opt)
+                         : io::render_loss_table(a.law, a.ev, a.model_name);
+      },
+      report_of(a));
   return 0;
 }
 

@@ -10,6 +10,8 @@
 #include "cli/hardware_verbs.hpp"
 #include "cli/laws_verbs.hpp"
 #include "cli/plan_verb.hpp"
+#include "cli/plot_verb.hpp"
+#include "cli/simulate_verb.hpp"
 #include "cli/sweep_verb.hpp"
 #include "cli/verbs.hpp"
 #include "io/errors.hpp"
@@ -20,6 +22,7 @@ const char* kUsage =
     "usage: moesim VERB [flags]   (moesim VERB --help for the flags of a verb)\n\n"
     "verbs:\n"
     "  estimate    analytic prediction for one model, cluster and layout\n"
+    "  simulate    event-driven prediction: link contention, uneven expert load, --trace\n"
     "  optimize    search every layout of a model on a cluster; rank by time, cost or energy\n"
     "  loss        evaluate a scaling law (--law NAME); --optimal --flops C for the optimum\n"
     "  fit         fit a scaling law to a CSV of runs, with bootstrap confidence intervals\n"
@@ -27,11 +30,11 @@ const char* kUsage =
     "  collective  cost of one collective on a cluster (nccl-tests algbw/busbw), or a size sweep\n"
     "  sweep       run a grid (JSON spec) of estimates on threads to CSV or JSONL; --resume, "
     "--shard\n"
+    "  plot        CSV (a sweep's output) -> PNG/SVG/PDF chart with Qt Charts, offscreen\n"
     "  calibrate   time the reference MoE kernels here and fit this host's efficiency curves\n"
     "  validate    regenerate the validation tables (docs/validation.md)\n"
     "  presets     list | show NAME: the built-in models, accelerators and clusters\n"
-    "  help        this text\n\n"
-    "planned (not in this version): simulate, plot\n";
+    "  help        this text\n";
 
 }  // namespace
 
@@ -55,12 +58,8 @@ int main(int argc, char** argv) {
     if (verb == "plan") return cli::run_plan(args);
     if (verb == "calibrate") return cli::run_calibrate(args);
     if (verb == "sweep") return cli::run_sweep(args);
-    for (const char* planned : {"simulate", "plot"}) {
-      if (verb == planned) {
-        std::cerr << "error: moesim " << verb << " is not implemented in this version\n";
-        return 1;
-      }
-    }
+    if (verb == "plot") return cli::run_plot(args);
+    if (verb == "simulate") return cli::run_simulate(args);
     std::string hint = io::did_you_mean(
         verb, {"estimate", "presets", "simulate", "optimize", "loss", "fit", "plan", "sweep",
                "plot", "collective", "calibrate", "validate", "help"});

@@ -295,7 +295,7 @@ const char* kUsage =
 
 }  // namespace
 
-int run_plan(const std::vector<std::string>& args) {
+po::options_description plan_options() {
   po::options_description own("Plan");
   own.add_options()("budget", po::value<std::string>(), "gpu-hours=N, flops=N or usd=N (required)")(
       "cluster", po::value<std::string>(), "cluster preset or JSON file (required)")(
@@ -328,19 +328,30 @@ int run_plan(const std::vector<std::string>& args) {
       "format", po::value<std::string>()->default_value("table"), "table|json|csv");
   po::options_description options;
   options.add(own).add(step_options());
-  auto parsed = parse_verb_args(args, options, kUsage);
-  if (!parsed) return 0;
-  const po::variables_map& vm = *parsed;
-  const Format format = read_format(vm);
+  return options;
+}
+
+namespace {
+
+// `moesim plan`'s inputs from parsed flags.
+struct PlanRequest {
+  hw::ClusterSpec cluster;
+  sim::PlanOptions o;
+  std::size_t top = 20;
+};
+
+PlanRequest read_plan_request(const po::variables_map& vm) {
+  PlanRequest req;
+  sim::PlanOptions& o = req.o;
   if (!has(vm, "budget")) throw io::InputError("--budget", "value", "is required");
   if (!has(vm, "cluster")) throw io::InputError("--cluster", "value", "is required");
 
-  sim::PlanOptions o;
   o.budget = parse_budget(text_of(vm, "budget"));
   std::optional<int> devices;
   if (has(vm, "devices"))
     devices = static_cast<int>(parse_positive(text_of(vm, "devices"), "--devices", 1 << 24));
-  const hw::ClusterSpec cluster = io::load_cluster(text_of(vm, "cluster"), devices);
+  req.cluster = io::load_cluster(text_of(vm, "cluster"), devices);
+  const hw::ClusterSpec& cluster = req.cluster;
   if (has(vm, "model")) {
     std::vector<std::string> sets;
     if (has(vm, "set")) sets = vm["set"].as<std::vector<std::string>>();
@@ -401,13 +412,83 @@ int run_plan(const std::vector<std::string>& args) {
   if (vm["full-layout-search"].as<bool>()) o.search = sim::PlanSearch::full;
   const std::string threads = text_of(vm, "threads");
   o.threads = threads == "0" ? 0 : static_cast<int>(parse_positive(threads, "--threads", 1024));
-  const auto top = static_cast<std::size_t>(parse_positive(text_of(vm, "top"), "--top", 1 << 20));
+  req.top = static_cast<std::size_t>(parse_positive(text_of(vm, "top"), "--top", 1 << 20));
   o.step_options = read_step_options(vm);
   if (o.budget.kind == sim::BudgetKind::usd &&
       !(o.price_per_device_hour_usd.value_or(cluster.accelerator.price_per_hour_usd) > 0))
     throw io::InputError("--price", "value",
                          "a usd budget needs a price: the accelerator preset has none");
 
+  return req;
+}
+
+}  // namespace
+
+io::Report plan_report(const sim::PlanResult& r) {
+  io::Report rep;
+  auto add = [&rep](std::string path, io::ReportValue v) {
+    if (const double* d = std::get_if<double>(&v); d && !std::isfinite(*d))
+      throw std::logic_error("plan: " + path + " is not finite");
+    rep.fields.push_back({std::move(path), std::move(v)});
+  };
+  add("plan.candidates", static_cast<std::int64_t>(r.candidates));
+  add("plan.architectures", static_cast<std::int64_t>(r.architectures));
+  add("plan.kept", static_cast<std::int64_t>(r.kept_count));
+  add("plan.frontier_points", static_cast<std::int64_t>(r.frontier_cost.size()));
+  add("plan.price_per_device_hour_usd", r.price_per_device_hour_usd);
+  if (r.best) {
+    const sim::PlanCandidate& c = *r.best;
+    add("best.experts", static_cast<std::int64_t>(c.experts));
+    add("best.granularity", static_cast<std::int64_t>(c.granularity));
+    add("best.moe_every", static_cast<std::int64_t>(c.moe_every));
+    add("best.top_k", static_cast<std::int64_t>(c.top_k));
+    add("best.layers", static_cast<std::int64_t>(c.layers));
+    add("best.d_model", static_cast<std::int64_t>(c.d_model));
+    add("best.d_ff", static_cast<std::int64_t>(c.d_ff));
+    add("best.d_ff_expert", static_cast<std::int64_t>(c.d_ff_expert));
+    add("best.params_total", c.params_total);
+    add("best.params_active", c.params_active);
+    add("best.flops_per_token", c.flops_per_token);
+    add("best.tokens", c.tokens);
+    add("best.token_fraction", c.token_fraction);
+    add("best.loss", c.loss);
+    add("best.law", c.law);
+    add("best.extrapolated", c.extrapolated);
+    add("best.in_fitted_range", c.in_fitted_range);
+    add("best.wall_s", c.wall_s);
+    add("best.device_hours", c.device_hours);
+    add("best.cost_usd", c.cost_usd);
+    add("best.tokens_per_s", c.tokens_per_s);
+    add("best.mfu", c.mfu);
+    const sim::Layout& l = c.layout;
+    add("best.layout.dp", l.dp);
+    add("best.layout.tp", l.tp);
+    add("best.layout.pp", l.pp);
+    add("best.layout.ep", l.ep);
+    add("best.layout.zero", static_cast<std::int64_t>(l.zero));
+    add("best.layout.micro_batch", l.micro_batch);
+    add("best.layout.global_batch", l.effective_global_batch());
+    add("best.layout.recompute", std::string(sim::to_string(l.recompute)));
+  }
+  rep.notes = r.notes;
+  return rep;
+}
+
+sim::PlanResult plan_result(const po::variables_map& vm) {
+  const PlanRequest req = read_plan_request(vm);
+  return sim::plan(req.cluster, req.o);
+}
+
+int run_plan(const std::vector<std::string>& args) {
+  const po::options_description options = plan_options();
+  auto parsed = parse_verb_args(args, options, kUsage);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
+  const Format format = read_format(vm);
+  const PlanRequest req = read_plan_request(vm);
+  const sim::PlanOptions& o = req.o;
+  const hw::ClusterSpec& cluster = req.cluster;
+  const std::size_t top = req.top;
   const sim::PlanResult r = sim::plan(cluster, o);
   std::string out;
   switch (format) {

@@ -56,6 +56,17 @@ QString format_bytes(double v) {
   return QString::number(v / 1e9, 'f', 2) + " GB";
 }
 
+QString format_duration(double s) {
+  if (s >= 2 * 86400) return QString::number(s / 86400, 'f', 2) + " days";
+  if (s >= 3600) return QString::number(s / 3600, 'f', 2) + " h";
+  if (s >= 60) return QString::number(s / 60, 'f', 1) + " min";
+  return QString::number(s, 'f', 2) + " s";
+}
+
+QString format_usd(double v) {
+  return "$" + format_count(v);
+}
+
 QString format_value(const io::ReportValue& value, ValueStyle style) {
   if (const std::string* s = std::get_if<std::string>(&value)) return QString::fromStdString(*s);
   if (const bool* b = std::get_if<bool>(&value)) return *b ? "yes" : "no";
@@ -75,6 +86,16 @@ QString format_value(const io::ReportValue& value, ValueStyle style) {
       return QString::number(100 * v, 'f', 1) + " %";
     case ValueStyle::rate:
       return format_count(v) + " /s";
+    case ValueStyle::duration:
+      return format_duration(v);
+    case ValueStyle::usd:
+      return format_usd(v);
+    case ValueStyle::energy:
+      return QString::number(v / 1000, 'f', 2) + " MWh";
+    case ValueStyle::hours:
+      return format_count(v) + " device-h";
+    case ValueStyle::loss:
+      return QString::number(v, 'f', 4) + " nats/token";
     case ValueStyle::yes_no:
       return v != 0 ? "yes" : "no";
     case ValueStyle::integer:

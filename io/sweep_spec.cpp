@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -75,10 +77,15 @@ std::vector<ReportValue> expand_range(const ojson& r, const std::string& source,
   std::vector<ReportValue> out;
   auto push = [&](double v) {
     if (out.size() >= kMaxAxisValues) throw InputError(source, path, "more than 1000000 values");
-    if (integral)
+    if (integral) {
       out.push_back(static_cast<std::int64_t>(std::llround(v)));
-    else
-      out.push_back(v);
+    } else {
+      // 15 significant digits drop the rounding of the repeated products and sums
+      // (1e21 * 10 * 10 is 9.999999999999999e+22, 0.1 + 0.2 is 0.30000000000000004).
+      char text[32];
+      std::snprintf(text, sizeof text, "%.15g", v);
+      out.push_back(std::strtod(text, nullptr));
+    }
   };
   const double eps = 1e-9 * std::max({std::fabs(from), std::fabs(to), 1.0});
   if (times) {
@@ -211,14 +218,39 @@ std::string sweep_value_text(const ReportValue& value) {
   struct Visitor {
     std::string operator()(bool b) const { return b ? "true" : "false"; }
     std::string operator()(std::int64_t i) const { return std::to_string(i); }
-    std::string operator()(double d) const { return ojson(d).dump(); }
+    // nlohmann's shortest round-trip form, as every JSON and CSV report writes it
+    // ("1.0", "0.25", "1e+20"), without building a JSON value per number.
+    std::string operator()(double d) const {
+      if (!std::isfinite(d)) return ojson(d).dump();  // "null"; callers reject it first
+      char buf[64];
+      char* end = nlohmann::detail::to_chars(buf, buf + sizeof buf, d);
+      return std::string(buf, end);
+    }
     std::string operator()(const std::string& s) const { return s; }
   };
   return std::visit(Visitor{}, value);
 }
 
+namespace {
+SweepSpec parse_spec(const std::string& text, const std::string& source,
+                     const std::vector<std::string>* fixed_keys,
+                     const std::map<std::string, std::vector<std::string>>* keys_by_verb);
+}  // namespace
+
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& source,
                            const std::vector<std::string>& allowed_keys) {
+  return parse_spec(text, source, &allowed_keys, nullptr);
+}
+
+SweepSpec parse_sweep_spec(const std::string& text, const std::string& source,
+                           const std::map<std::string, std::vector<std::string>>& keys_by_verb) {
+  return parse_spec(text, source, nullptr, &keys_by_verb);
+}
+
+namespace {
+SweepSpec parse_spec(const std::string& text, const std::string& source,
+                     const std::vector<std::string>* fixed_keys,
+                     const std::map<std::string, std::vector<std::string>>* keys_by_verb) {
   detail::parse_json(text, source);  // syntax errors and duplicate keys, with positions
   const ojson doc = ojson::parse(text);
   if (!doc.is_object()) throw InputError(source, "(document)", "is not a JSON object");
@@ -232,6 +264,19 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& source,
   if (!doc.at("verb").is_string())
     throw InputError(source, "verb", describe_o(doc.at("verb")) + " is not a string");
   spec.verb = doc.at("verb").get<std::string>();
+  if (keys_by_verb && !keys_by_verb->count(spec.verb)) {
+    std::vector<std::string> verbs;
+    std::string list;
+    for (const auto& [v, keys] : *keys_by_verb) {
+      verbs.push_back(v);
+      list += (list.empty() ? "" : ", ") + v;
+    }
+    throw InputError(
+        source, "verb",
+        "'" + spec.verb + "' cannot be swept (sweep verbs: " + list + ")" + hint(spec.verb, verbs));
+  }
+  const std::vector<std::string>& allowed_keys =
+      keys_by_verb ? keys_by_verb->at(spec.verb) : *fixed_keys;
   if (doc.contains("base")) {
     const ojson& b = doc.at("base");
     if (!b.is_object()) throw InputError(source, "base", describe_o(b) + " is not an object");
@@ -266,13 +311,25 @@ SweepSpec parse_sweep_spec(const std::string& text, const std::string& source,
     throw InputError(source, "grid", "more than 100000000 points; split the sweep");
   return spec;
 }
+}  // namespace
 
-SweepSpec load_sweep_spec(const std::string& path, const std::vector<std::string>& allowed_keys) {
+namespace {
+std::string read_spec_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "(file)", "cannot be read");
   std::ostringstream s;
   s << in.rdbuf();
-  return parse_sweep_spec(s.str(), path, allowed_keys);
+  return s.str();
+}
+}  // namespace
+
+SweepSpec load_sweep_spec(const std::string& path, const std::vector<std::string>& allowed_keys) {
+  return parse_sweep_spec(read_spec_file(path), path, allowed_keys);
+}
+
+SweepSpec load_sweep_spec(const std::string& path,
+                          const std::map<std::string, std::vector<std::string>>& keys_by_verb) {
+  return parse_sweep_spec(read_spec_file(path), path, keys_by_verb);
 }
 
 std::pair<std::int64_t, std::int64_t> parse_shard(const std::string& text) {
@@ -308,7 +365,8 @@ std::vector<std::string> sweep_columns(const SweepSpec& spec) {
   for (const auto& k : spec.axis_keys()) c.push_back(k);
   c.push_back("status");
   c.push_back("reason");
-  for (const auto& k : sweep_report_columns()) c.push_back(k);
+  for (const auto& k : spec.report_columns.empty() ? sweep_report_columns() : spec.report_columns)
+    c.push_back(k);
   return c;
 }
 
@@ -353,19 +411,26 @@ std::string render_sweep_row(const SweepSpec& spec, const SweepRow& row, SweepFo
   line += csv_escape(row.status);
   line += ',';
   line += csv_escape(row.reason);
-  for (const auto& c : sweep_report_columns()) {
+  // The report's fields come in (nearly) the columns' order: look from where the last one
+  // was found, so a row costs one pass instead of columns x fields comparisons.
+  const auto& fields = row.report.fields;
+  std::size_t hint = 0;
+  for (const auto& c : spec.report_columns.empty() ? sweep_report_columns() : spec.report_columns) {
     line += ",";
     if (c == "notes") {
-      if (!row.report.fields.empty()) line += csv_escape(notes);
+      if (!fields.empty()) line += csv_escape(notes);
       continue;
     }
-    for (const auto& f : row.report.fields)
-      if (f.path == c) {
-        if (const double* d = std::get_if<double>(&f.value); d && !std::isfinite(*d))
-          throw std::logic_error("sweep: " + f.path + " is not finite");
-        line += csv_escape(sweep_value_text(f.value));
-        break;
-      }
+    for (std::size_t k = 0; k < fields.size(); ++k) {
+      const std::size_t j = (hint + k) % fields.size();
+      const ReportField& f = fields[j];
+      if (f.path != c) continue;
+      if (const double* d = std::get_if<double>(&f.value); d && !std::isfinite(*d))
+        throw std::logic_error("sweep: " + f.path + " is not finite");
+      line += csv_escape(sweep_value_text(f.value));
+      hint = j + 1;
+      break;
+    }
   }
   return line + "\n";
 }

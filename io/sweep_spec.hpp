@@ -2,6 +2,7 @@
 // moesim sweep: the sweep spec JSON (CLI.md "Sweep spec"), its expansion into points, and
 // the output file (CSV or JSONL, one whole line per point) with what --resume needs.
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -23,6 +24,9 @@ struct SweepSpec {
   std::vector<std::pair<std::string, ReportValue>> base;  // in spec order
   std::vector<SweepAxis> grid;                            // cartesian, last axis fastest
   std::vector<SweepAxis> zip;                             // advance together, innermost
+  // The verb's report paths as output columns, in order (the front end sets them for its
+  // verb); empty: estimate's, sweep_report_columns().
+  std::vector<std::string> report_columns;
 
   // Number of points: product of the grid lengths times the zip length (1 for none).
   std::int64_t count() const;
@@ -39,8 +43,14 @@ struct SweepSpec {
 // without dashes) or be "set:PATH". Throws InputError(source, path, rule).
 SweepSpec parse_sweep_spec(const std::string& text, const std::string& source,
                            const std::vector<std::string>& allowed_keys);
+// The same with the allowed keys chosen by the spec's verb: a verb missing from
+// `keys_by_verb` is an InputError at "verb" that lists the sweepable verbs.
+SweepSpec parse_sweep_spec(const std::string& text, const std::string& source,
+                           const std::map<std::string, std::vector<std::string>>& keys_by_verb);
 // Reads the file `path` and parses it.
 SweepSpec load_sweep_spec(const std::string& path, const std::vector<std::string>& allowed_keys);
+SweepSpec load_sweep_spec(const std::string& path,
+                          const std::map<std::string, std::vector<std::string>>& keys_by_verb);
 
 // A value as a command-line argument and as a CSV cell: integers as integers, doubles as
 // their shortest round-trip text, booleans as true/false.
@@ -55,7 +65,8 @@ enum class SweepFormat { csv, jsonl };
 // training totals), plus "notes".
 std::vector<std::string> sweep_report_columns();
 
-// All columns: "point", the axis keys, "status", "reason", then sweep_report_columns().
+// All columns: "point", the axis keys, "status", "reason", then the report columns
+// (spec.report_columns, or sweep_report_columns() when that is empty).
 std::vector<std::string> sweep_columns(const SweepSpec& spec);
 
 // One output row. status: "ok", "infeasible" (does not fit) or "invalid" (input error).

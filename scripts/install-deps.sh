@@ -9,6 +9,8 @@ packages=(
   libeigen3-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   qt6-base-dev qt6-charts-dev qt6-svg-dev libgl-dev
+  libopenmpi-dev openmpi-bin             # `mpirun -n N moesim sweep` (MOESIM_WITH_MPI)
+  poppler-utils                          # pdftoppm: the plot tests open the PDF they write
 )
 
 missing=()

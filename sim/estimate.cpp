@@ -26,6 +26,10 @@ TrainingTotals training_totals(const StepResult& step, std::int64_t devices, dou
 }
 
 Estimate estimate(const EstimateInput& input) {
+  return estimate(input, make_network(input.cluster));
+}
+
+Estimate estimate(const EstimateInput& input, const std::shared_ptr<const Network>& network) {
   Estimate e;
   e.model_name = input.model.name;
   e.cluster_name = input.cluster.name;
@@ -38,8 +42,7 @@ Estimate estimate(const EstimateInput& input) {
   const double price =
       input.price_per_device_hour_usd.value_or(input.cluster.accelerator.price_per_hour_usd);
 
-  const StepModel step_model(input.model, input.cluster, make_network(input.cluster),
-                             input.step_options);
+  const StepModel step_model(input.model, input.cluster, network, input.step_options);
   if (input.layout) {
     e.layout = *input.layout;
     if (e.layout.global_batch <= 0)

@@ -58,6 +58,9 @@ struct Estimate {
 // Infeasible configurations are answers (fits = false), not errors; an explicit layout must
 // have passed validate() first.
 Estimate estimate(const EstimateInput& input);
+// The same on a network already built for input.cluster by make_network (a sweep evaluating
+// many layouts on one cluster builds it once).
+Estimate estimate(const EstimateInput& input, const std::shared_ptr<const Network>& network);
 
 // The network model for a cluster, built once (topology and collective structures cached).
 std::shared_ptr<const Network> make_network(const hw::ClusterSpec& cluster);

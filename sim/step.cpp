@@ -415,3 +415,84 @@ StepResult StepModel::evaluate(const Layout& layout) const {
 }
 
 }  // namespace moesim::sim
+
+// ---- Per-layer pieces for the event-driven simulator (sim/event/layer_parts.hpp) ----
+// Additive: the same formulas as evaluate(), one layer or one expert at a time.
+#include "sim/event/layer_parts.hpp"
+
+namespace moesim::sim {
+namespace {
+
+Ctx parts_ctx(const model::ModelSpec& spec, const hw::Accelerator& acc, const Layout& layout) {
+  Ctx c;
+  c.spec = &spec;
+  c.acc = &acc;
+  c.dtype = layout.dtype == MatrixDtype::fp8 ? hw::Dtype::fp8 : hw::Dtype::bf16;
+  c.b = static_cast<double>(layout.micro_batch);
+  c.s = static_cast<double>(spec.seq_len);
+  c.T = c.b * c.s;
+  c.d = static_cast<double>(spec.d_model);
+  c.t = static_cast<double>(layout.tp);
+  c.ep = static_cast<double>(layout.ep);
+  c.sp = layout.sp() && layout.tp > 1;
+  c.recompute = layout.recompute;
+  c.flash = layout.flash_attention;
+  return c;
+}
+
+PhaseTimes phase(const Times& t) {
+  return {t.fwd, t.bwd, t.recompute};
+}
+
+}  // namespace
+
+LayerParts layer_parts(const model::ModelSpec& spec, const hw::Accelerator& acc,
+                       const Layout& layout, const model::LayerCost& layer) {
+  const Ctx c = parts_ctx(spec, acc, layout);
+  const LayerTime lt = layer_time(c, layer, attention(c));
+  LayerParts out;
+  out.total = phase(lt.compute);
+  out.tp_bytes = lt.comm.tp_bytes;
+  out.tp_calls = lt.comm.tp_calls;
+  out.ep_bytes = lt.comm.ep_bytes;
+  out.ep_calls = lt.comm.ep_calls;
+  if (layer.kind == model::LayerKind::moe) {
+    const double E = static_cast<double>(spec.moe.experts);
+    const double k = static_cast<double>(spec.moe.top_k);
+    const double cf = spec.moe.capacity_factor.value_or(1.0);
+    Times routed =
+        ffn(c, c.T * c.ep * k / E * cf, static_cast<double>(spec.expert_d_ff()) / c.t, E / c.ep);
+    if (c.recompute == Recompute::full) routed.recompute = routed.fwd;
+    out.routed_experts = phase(routed);
+  }
+  return out;
+}
+
+PhaseTimes expert_ffn_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
+                           const Layout& layout, double rows) {
+  const Ctx c = parts_ctx(spec, acc, layout);
+  if (rows <= 0) return {};
+  Times t = ffn(c, rows, static_cast<double>(spec.expert_d_ff()) / c.t);
+  if (c.recompute == Recompute::full) t.recompute = t.fwd;
+  return phase(t);
+}
+
+PhaseTimes embedding_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
+                          const Layout& layout) {
+  const Ctx c = parts_ctx(spec, acc, layout);
+  Times t = memory(c, 2 * c.T * c.d * kBf16);
+  if (c.recompute == Recompute::full) t.recompute = 0;  // evaluate() adds it to fwd+bwd only
+  return phase(t);
+}
+
+PhaseTimes head_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
+                     const Layout& layout) {
+  const Ctx c = parts_ctx(spec, acc, layout);
+  const double Vr = static_cast<double>(spec.vocab) / c.t;
+  Times head = gemm(c, c.T, Vr, c.d);
+  head += memory(c, c.T * Vr * kFp32 * 3);
+  head.recompute = 0;  // the head is not recomputed
+  return phase(head);
+}
+
+}  // namespace moesim::sim

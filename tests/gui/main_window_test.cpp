@@ -171,8 +171,10 @@ class MainWindowTest : public QObject {
     window_->recompute_now();
     QVERIFY2(window_->error_text().isEmpty(), qPrintable(window_->error_text()));
 
-    const std::vector<std::string> args = {"--model",  "mixtral-8x7b", "--cluster",
-                                           "dgx-h100", "--devices",    "64"};
+    window_->set_tokens("1T");
+    window_->recompute_now();
+    const std::vector<std::string> args = {"--model",   "mixtral-8x7b", "--cluster", "dgx-h100",
+                                           "--devices", "64",           "--tokens",  "1T"};
     QCOMPARE(moesim::gui::cli_arguments(window_->request()), args);
     const CliResult cli = run_cli(args);
     QCOMPARE(cli.exit_code, 0);
@@ -214,7 +216,8 @@ class MainWindowTest : public QObject {
                                            "--zero",         "2",
                                            "--recompute",    "full",
                                            "--micro-batch",  "2",
-                                           "--global-batch", "512"};
+                                           "--global-batch", "512",
+                                           "--tokens",       "1T"};
     QCOMPARE(moesim::gui::cli_arguments(window_->request()), args);
     const CliResult cli = run_cli(args);
     QCOMPARE(cli.exit_code, 0);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "io/errors.hpp"
@@ -223,6 +224,55 @@ TEST_P(SweepResume, DropsTheCutOffLineAndFinishesWithTheFullSet) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, SweepResume,
                          ::testing::Values(SweepFormat::csv, SweepFormat::jsonl));
+
+TEST(SweepSpec, KeysFollowTheVerb) {
+  const std::map<std::string, std::vector<std::string>> by_verb = {
+      {"estimate", {"model", "tp"}}, {"loss", {"law", "params", "tokens"}}};
+  const SweepSpec s = parse_sweep_spec(
+      R"({"verb": "loss", "base": {"law": "joint"}, "grid": {"params": ["1B", "10B"]}})",
+      "spec.json", by_verb);
+  EXPECT_EQ(s.count(), 2);
+  EXPECT_EQ(s.point_args(1), (std::vector<std::string>{"--law", "joint", "--params", "10B"}));
+  auto error = [&](const std::string& text) {
+    try {
+      parse_sweep_spec(text, "spec.json", by_verb);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(error(R"({"verb": "loss", "grid": {"tp": [1, 2]}})"),
+            "spec.json: grid.tp: unknown key");  // a key of another verb
+  EXPECT_EQ(error(R"({"verb": "simulate", "grid": {"tp": [1]}})"),
+            "spec.json: verb: 'simulate' cannot be swept (sweep verbs: estimate, loss)");
+  EXPECT_EQ(error(R"({"verb": "los"})"),
+            "spec.json: verb: 'los' cannot be swept (sweep verbs: estimate, loss); did you mean "
+            "'loss'?");
+}
+
+TEST(SweepSpec, FloatRangesHaveNoRoundingTails) {
+  const SweepSpec s = parse(R"({"verb": "estimate", "grid": {
+      "tokens": {"from": 1.0, "to": 1.331, "times": 1.1},
+      "set:moe.capacity_factor": {"from": 0.1, "to": 0.5, "step": 0.1}}})");
+  // 1.1 * 1.1 is 1.2100000000000002 and 1.1^3 is 1.3310000000000004 in doubles.
+  EXPECT_EQ(texts(s.grid[0].values), "1.0 1.1 1.21 1.331");
+  EXPECT_EQ(texts(s.grid[1].values), "0.1 0.2 0.3 0.4 0.5");
+}
+
+TEST(SweepSpec, ReportColumnsFollowTheSpec) {
+  SweepSpec s = parse(R"({"verb": "estimate", "grid": {"tp": [1, 2]}})");
+  EXPECT_EQ(sweep_columns(s).back(), "notes");
+  EXPECT_EQ(sweep_columns(s).size(), 4 + sweep_report_columns().size());
+  s.report_columns = {"loss.value", "notes"};
+  EXPECT_EQ(render_sweep_header(s, SweepFormat::csv), "point,tp,status,reason,loss.value,notes\n");
+  SweepRow row;
+  row.point = 1;
+  row.axes = s.point(1);
+  row.status = "ok";
+  row.report.fields = {{"loss.value", 2.5}, {"loss.law", std::string("joint")}};
+  // A path that is not a column stays out of the CSV row (the columns are the contract).
+  EXPECT_EQ(render_sweep_row(s, row, SweepFormat::csv), "1,2,ok,,2.5,\n");
+}
 
 }  // namespace
 }  // namespace moesim::io

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -276,6 +277,88 @@ TEST_F(SweepCli, OtherVerbsAreRefused) {
   const CmdResult r = run_cmd(sweep_cli() + " " + spec_.string() + " --out " +
                               (dir_ / "x.csv").string() + " 2>&1 >/dev/null");
   EXPECT_EQ(r.status, 2);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x.csv"));
+}
+
+// The rows of `file` as maps from column to cell, in point order.
+std::vector<std::map<std::string, std::string>> rows_by_point(const std::filesystem::path& file) {
+  const auto lines = lines_of(read_all(file));
+  std::vector<std::map<std::string, std::string>> rows;
+  if (lines.empty()) return rows;
+  const auto header = csv_cells(lines[0]);
+  for (std::size_t l = 1; l < lines.size(); ++l) {
+    const auto cells = csv_cells(lines[l]);
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < header.size() && i < cells.size(); ++i) row[header[i]] = cells[i];
+    rows.push_back(row);
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::stoll(a.at("point")) < std::stoll(b.at("point"));
+  });
+  return rows;
+}
+
+TEST_F(SweepCli, LossRowsEqualLoss) {
+  // 3 x 2 points: every row holds what `moesim loss --format csv` prints for its flags.
+  std::ofstream(spec_, std::ios::trunc) << R"({"verb": "loss", "base": {"law": "joint"},
+      "grid": {"params": ["1B", "10B", "100B"], "experts": [1, 64]}, "zip": {"tokens": ["1T"]}})";
+  ASSERT_EQ(run_cmd(sweep("loss.csv")).status, 0);
+  const auto rows = rows_by_point(dir_ / "loss.csv");
+  ASSERT_EQ(rows.size(), 6u);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("status"), "ok");
+    const std::string args = "--law joint --params " + row.at("params") + " --experts " +
+                             row.at("experts") + " --tokens 1T --format csv";
+    const CmdResult loss = run_cmd(std::string(MOESIM_CLI_PATH) + " loss " + args);
+    ASSERT_EQ(loss.status, 0) << args;
+    const auto l = lines_of(loss.out);
+    ASSERT_EQ(l.size(), 2u);
+    const auto h = csv_cells(l[0]), v = csv_cells(l[1]);
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      ASSERT_TRUE(row.count(h[i])) << h[i];
+      EXPECT_EQ(row.at(h[i]), v[i]) << h[i] << " at " << args;
+    }
+  }
+  // More experts at the same active parameters and tokens: a lower loss (Ludziejewski et al.).
+  EXPECT_LT(std::stod(rows[1].at("loss.value")), std::stod(rows[0].at("loss.value")));
+
+  // --optimal is a switch: true gives it, and the optimal.* columns fill.
+  std::ofstream(spec_, std::ios::trunc) << R"({"verb": "loss",
+      "base": {"law": "chinchilla", "optimal": true}, "grid": {"flops": [1e21, 1e22]}})";
+  ASSERT_EQ(run_cmd(sweep("optimal.csv")).status, 0);
+  const auto opt = rows_by_point(dir_ / "optimal.csv");
+  ASSERT_EQ(opt.size(), 2u);
+  EXPECT_EQ(opt[1].at("flops"), "1e+22");
+  EXPECT_LT(std::stod(opt[0].at("optimal.params_total")),
+            std::stod(opt[1].at("optimal.params_total")));
+}
+
+TEST_F(SweepCli, PlanRowsHoldTheBestPick) {
+  std::ofstream(spec_, std::ios::trunc) << R"({"verb": "plan",
+      "base": {"cluster": "dgx-h100", "devices": 64, "experts": "1,8,32", "granularity": "1,4",
+               "moe-every": "1", "token-fractions": "1,0.5"},
+      "grid": {"budget": ["gpu-hours=100", "gpu-hours=2000"]}})";
+  ASSERT_EQ(run_cmd(sweep("plan.csv")).status, 0);
+  const auto rows = rows_by_point(dir_ / "plan.csv");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("status"), "ok");
+    const CmdResult plan =
+        run_cmd(std::string(MOESIM_CLI_PATH) + " plan --budget " + row.at("budget") +
+                " --cluster dgx-h100 --devices 64 --experts 1,8,32 "
+                "--granularity 1,4 --moe-every 1 --token-fractions 1,0.5 "
+                "--format json");
+    ASSERT_EQ(plan.status, 0);
+    // The same pick: `plan` prints its loss with 10 significant digits.
+    const auto at = plan.out.find("\"loss\": ", plan.out.find("\"best\""));
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_NEAR(std::stod(plan.out.substr(at + 8)), std::stod(row.at("best.loss")), 1e-8);
+    EXPECT_EQ(row.at("best.experts"),
+              plan.out.substr(plan.out.find("\"experts\": ", plan.out.find("\"best\"")) + 11,
+                              row.at("best.experts").size()));
+  }
+  // A bigger budget trains a better model.
+  EXPECT_LT(std::stod(rows[1].at("best.loss")), std::stod(rows[0].at("best.loss")));
 }
 
 }  // namespace

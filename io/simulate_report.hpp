@@ -1,0 +1,15 @@
+#pragma once
+// `moesim simulate`'s report: the estimate's (io/report.hpp) plus the simulation's own keys
+// (CLI.md: events.*, imbalance.*).
+#include <string>
+
+#include "io/report.hpp"
+#include "sim/event/simulator.hpp"
+
+namespace moesim::io {
+
+Report make_simulation_report(const sim::event::Simulation& simulation);
+// The estimate's table with the simulation's section appended.
+std::string render_simulation_table(const sim::event::Simulation& simulation);
+
+}  // namespace moesim::io

@@ -1,0 +1,91 @@
+#pragma once
+// Flow-level network: flows over directed links share each link's capacity by max-min
+// fairness, computed by progressive filling (Bertsekas & Gallager, "Data Networks", 2nd ed.,
+// Sec. 6.5.2): raise every unfrozen flow's rate together until a link saturates, freeze the
+// flows crossing it at that rate, repeat. Rates are recomputed whenever a flow starts or
+// ends; between those instants every flow moves at a constant rate. No packets.
+//
+// An entity may also be a coflow (Chowdhury & Stoica 2012): the flows of one collective
+// moving in lockstep. It then has a progress rate x (1 = as fast as it runs alone) and uses
+// coefficient_l * x of each link l it crosses; its work is in seconds-alone and its rate is
+// capped at 1. Max-min fairness then applies to the progress rates (weighted progressive
+// filling). A plain flow is the special case of coefficients 1, work in bytes, no cap.
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace moesim::sim::event {
+
+// Working memory of the progressive filling, sized to the link count.
+struct Scratch {
+  explicit Scratch(std::size_t links)
+      : rem(links),
+        weight(links, 0),
+        count(links, 0),
+        version(links, 0),
+        begin(links, 0),
+        end(links, 0) {}
+  std::vector<double> rem, weight;
+  std::vector<int> count, version, begin, end, on_link, touched;
+  std::vector<char> frozen;
+};
+
+// Max-min fair rates (bytes/s) of flows over links: `paths[f]` lists the links of flow f,
+// `capacity_Bps[l]` the capacity of link l. A flow with no link gets rate 0.
+std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
+                                  const std::vector<std::vector<int>>& paths);
+// Weighted form: entity f uses coefficients[f][i] * rate of link paths[f][i], and its rate
+// is at most caps[f] (empty: no caps).
+std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
+                                  const std::vector<std::vector<int>>& paths,
+                                  const std::vector<std::vector<double>>& coefficients,
+                                  const std::vector<double>& caps);
+
+class FlowNetwork {
+ public:
+  explicit FlowNetwork(std::vector<double> capacity_Bps);
+
+  // Adds an entity of `work` (bytes, or seconds-alone for a coflow) over `links` with
+  // `coefficients` (nullptr: all 1) and a rate cap, tagged `owner`, at the current time.
+  // Both vectors must outlive the entity. Call solve() after a batch of changes.
+  int add(const std::vector<int>* links, double work, std::int64_t owner,
+          const std::vector<double>* coefficients = nullptr,
+          double cap = std::numeric_limits<double>::infinity());
+  // Moves every entity forward at its current rate to `time_s`.
+  void advance_to(double time_s);
+  // Recomputes the max-min rates of the active entities.
+  void solve();
+  // Absolute time at which the next entity finishes at the current rates (infinity: none).
+  double next_finish_s() const noexcept { return next_finish_s_; }
+  // Removes entities that have finished and appends their owners (in start order).
+  void collect_finished(std::vector<std::int64_t>& owners);
+
+  std::size_t active() const noexcept { return active_.size(); }
+  double now_s() const noexcept { return now_s_; }
+  double rate(int id) const { return flows_[static_cast<std::size_t>(id)].rate; }
+  std::uint64_t solves() const noexcept { return solves_; }
+  std::uint64_t started() const noexcept { return started_; }
+  const std::vector<double>& capacity_Bps() const noexcept { return capacity_; }
+
+ private:
+  struct Flow {
+    const std::vector<int>* links = nullptr;
+    const std::vector<double>* coefficients = nullptr;
+    double remaining = 0;
+    double tolerance = 0;
+    double rate = 0;
+    double cap = std::numeric_limits<double>::infinity();
+    std::int64_t owner = -1;
+  };
+  std::vector<double> capacity_;
+  std::vector<Flow> flows_;
+  std::vector<int> free_;    // reusable slots
+  std::vector<int> active_;  // ids in start order
+  double now_s_ = 0;
+  double next_finish_s_ = std::numeric_limits<double>::infinity();
+  std::uint64_t solves_ = 0, started_ = 0;
+  Scratch scratch_;
+  std::vector<double> rates_, caps_;
+};
+
+}  // namespace moesim::sim::event

@@ -1,0 +1,1416 @@
+#include "sim/event/simulator.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <tuple>
+#include <unordered_map>
+
+#include "hardware/efficiency.hpp"
+#include "hardware/topology.hpp"
+#include "model/workload.hpp"
+#include "sim/event/engine.hpp"
+#include "sim/event/flow_network.hpp"
+#include "sim/event/layer_parts.hpp"
+#include "sim/pipeline.hpp"
+
+namespace moesim::sim::event {
+namespace {
+
+constexpr double kBf16 = 2;  // bytes per element, as sim/step.cpp
+constexpr double kFp32 = 4;
+
+enum EventKind : int { kResume = 0, kCollectiveDone = 1, kNetUpdate = 2, kNetSolve = 3 };
+enum class Seg : std::uint8_t { compute, experts, tp, ep, wait_param, grad_bucket, pp_send };
+enum Phase : int { kFwd = 0, kBwd = 1 };
+
+// One step of an operation (a chunk's forward or backward for one micro-batch).
+struct Segment {
+  Seg kind = Seg::compute;
+  int layer = -1;        // model layer, -1: none
+  int pass = 0;          // experts: 0 forward, 1 backward, 2 recompute; ep: 0 dispatch, 1 combine
+  double seconds = 0;    // compute
+  double time_bw_s = 0;  // tp: bandwidth part of the collectives (analytic, uncontended)
+  double latency_s = 0;  // tp: latency part
+};
+
+struct OpRef {
+  int chunk = 0;
+  int mb = 0;
+};
+
+// A message's links with the share of its bytes on each: every equal-cost path at once
+// (hw::Router::spread, adaptive routing as a fluid), a single path inside a torus.
+struct Route {
+  std::vector<int> links;
+  std::vector<double> fraction;
+};
+
+// A flow pattern of one collective on fixed devices, with each flow's rate when it runs
+// alone: the volume calibration of docs/simulate.md.
+struct Pattern {
+  std::vector<const Route*> routes;
+  std::vector<double> isolated_Bps;
+  std::vector<int> src;                // member index of the source in its group
+  std::vector<std::vector<int>> dsts;  // member indices the flow carries bytes to
+  int members = 1;                     // ranks per group
+  // As one coflow: the links the flows cross and, per link, the sum of their isolated rates.
+  std::vector<int> links;
+  std::vector<double> coefficients;
+  std::vector<std::vector<int>> position;  // per flow: indices of its links in `links`
+};
+
+// Folds a pattern's flows into one coflow: per link the bytes/s its flows use alone.
+void fold(Pattern& p) {
+  std::map<int, double> use;
+  for (std::size_t f = 0; f < p.routes.size(); ++f)
+    for (std::size_t i = 0; i < p.routes[f]->links.size(); ++i)
+      use[p.routes[f]->links[i]] += p.isolated_Bps[f] * p.routes[f]->fraction[i];
+  std::map<int, int> position;
+  for (const auto& [l, c] : use) {
+    position[l] = static_cast<int>(p.links.size());
+    p.links.push_back(l);
+    p.coefficients.push_back(c);
+  }
+  // Where each flow's links sit in the coflow's link list, for weighted coefficients.
+  p.position.resize(p.routes.size());
+  for (std::size_t f = 0; f < p.routes.size(); ++f)
+    for (int l : p.routes[f]->links) p.position[f].push_back(position[l]);
+}
+
+struct Instance {
+  int pattern = -1;
+  double time_bw_s = 0;
+  double latency_s = 0;
+  std::vector<double> weights;       // per flow, empty: all 1
+  std::vector<double> coefficients;  // coflow under uneven weights: per pattern link
+  int outstanding = 0;
+  int arrived = 0;
+  int expected = 1;
+  std::vector<int> waiting;  // ranks to resume when done
+  int notify_rank = -1;      // pp: rank whose input arrives
+  int notify_slot = -1;
+  int dp_rank_job = 0;  // dp: 1 when the waiting ranks' dp streams run it
+  double start_s = 0;
+  double alone_s = 0;                      // its duration alone on the network
+  std::array<std::uint64_t, 8> seen = {};  // launches per kind when it started
+  unsigned in_flight_mask = 0;             // kinds in flight when it started
+  int name = 0;
+};
+
+struct DpJob {
+  int layer = 0;
+  bool expert = false;
+  bool gather = false;  // parameter all-gather; else gradient reduction
+};
+
+struct Rank {
+  int stage = 0, e = 0, device = 0;
+  int next_f = 0;  // next operation in the stage's sequence
+  bool busy = false, running = false;
+  int op_phase = 0, op_chunk = 0, op_mb = 0, seg = 0;
+  double wait_start_s = 0;  // when the current blocking wait began
+  int waiting_param = -1;
+  std::vector<char> arrived;  // [phase][chunk][mb]
+  std::vector<char> fwd_done;
+  std::deque<DpJob> dp_queue;
+  bool dp_busy = false;
+  int grads_outstanding = 0, gathers_outstanding = 0;
+  std::vector<char> param_ready;  // per local layer slot (two halves: dense, expert)
+  bool ops_done = false, optimizer_done = false, finished = false;
+  double last_backward_end_s = 0, done_s = 0, optimizer_end_s = 0;
+  // Breakdown (seconds).
+  double compute_s = 0, fwd_compute_s = 0, bwd_compute_s = 0, tp_s = 0, ep_s = 0, pp_s = 0,
+         dp_wait_s = 0, optimizer_s = 0;
+  int compute_track = -1, comm_track = -1, dp_track = -1;
+};
+
+class Run {
+ public:
+  Run(const model::ModelSpec& spec, const hw::ClusterSpec& cluster, const ClusterNetwork& network,
+      const Layout& layout, const StepOptions& step_options, const SimulateOptions& options)
+      : spec_(spec),
+        cluster_(cluster),
+        coll_(network.collectives()),
+        topo_(network.collectives().topology()),
+        layout_(layout),
+        step_opt_(step_options),
+        opt_(options),
+        router_(topo_) {}
+
+  SimulationResult go();
+
+ private:
+  // Setup.
+  void build_layers();
+  void build_routing();
+  void build_templates();
+  void build_ranks();
+  int device(int stage, int e, int t = 0) const {
+    return static_cast<int>(tp_ * (e + dp_ * stage) + t);
+  }
+  int vstage(int chunk, int stage) const { return chunk * p_ + stage; }
+  std::size_t slot(int phase, int chunk, int mb) const {
+    return (static_cast<std::size_t>(phase) * V_ + chunk) * m_ + mb;
+  }
+  // Network.
+  const Route* route(int a, int b);
+  std::vector<double> isolated(const std::vector<const Route*>& routes);
+  int ring_pattern(const std::vector<std::vector<int>>& groups);
+  int a2a_pattern(const std::vector<std::vector<int>>& groups);
+  double analytic(hw::CollectiveOp op, int size, int stride, double bytes, double* latency);
+  int start_instance(int pattern, double time_bw_s, double latency_s, std::vector<double> w,
+                     int name);
+  void launch(int id);
+  void request_solve();
+  void on_net_update(std::int64_t version);
+  void on_net_solve();
+  void on_collective_done(int id);
+  // Ranks.
+  void try_start(int r);
+  void advance(int r);
+  void finish_op(int r);
+  void run_dp(int r);
+  void dp_done(int r, const DpJob& job);
+  void maybe_optimizer(int r);
+  double expert_seconds(int r, int layer, int mb, int pass);
+  void span(int track, int name, double start, double dur, int mb = -1, int layer = -1);
+  int name_id(const std::string& s);
+  int track(const std::string& process, const std::string& thread, int pid, int tid);
+
+  const model::ModelSpec& spec_;
+  const hw::ClusterSpec& cluster_;
+  const hw::CollectiveModel& coll_;
+  const hw::Topology& topo_;
+  Layout layout_;
+  StepOptions step_opt_;
+  SimulateOptions opt_;
+  hw::Router router_;
+  Engine engine_;
+  std::unique_ptr<FlowNetwork> net_;
+
+  std::int64_t tp_ = 1, dp_ = 1, ep_ = 1;
+  int p_ = 1, V_ = 1, m_ = 1;
+  bool moe_ = false, full_ = false, sp_ = false;
+  std::vector<model::LayerCost> costs_;
+  std::vector<LayerParts> parts_;
+  std::vector<std::vector<std::vector<int>>> chunk_layers_;  // [stage][chunk] -> layers
+  std::vector<int> layer_slot_;                              // layer -> index inside its stage
+  std::vector<std::vector<Segment>> templates_;              // [(stage * V + chunk) * 2 + phase]
+  std::vector<std::vector<OpRef>> fwd_order_, bwd_order_;    // per stage
+  struct Step {
+    int phase = kFwd;
+    int index = 0;  // into fwd_order_ or bwd_order_
+  };
+  std::vector<std::vector<Step>> sequence_;  // per stage: the operations in order
+  PhaseTimes embed_, head_;
+  std::vector<double> dense_params_, expert_params_;  // per layer, per rank
+  std::vector<double> stage_dense_, stage_expert_;    // per stage, per rank
+  // Routing: loads[(moe layer index * m + mb)] -> per expert; shares per rank.
+  std::vector<int> moe_index_;  // layer -> index among MoE layers, -1 dense
+  std::vector<std::vector<double>> loads_;
+  std::vector<std::vector<double>> rank_share_;  // per (moe layer, mb): share of each ep rank
+  std::unordered_map<double, PhaseTimes> expert_memo_;
+  double capacity_ = 0;  // assignments per expert; 0: dropless
+  double rows_balanced_ = 0;
+  // Network state.
+  std::vector<double> capacity_Bps_;
+  std::map<std::uint64_t, Route> routes_;
+  std::map<std::vector<int>, int> pattern_cache_;
+  std::deque<Pattern> patterns_;    // a deque: flows point into its patterns
+  std::deque<Instance> instances_;  // a deque: references stay valid as it grows
+  std::unordered_map<std::uint64_t, int> barriers_;
+  std::int64_t net_version_ = 0;
+  std::array<std::uint64_t, 8> launched_ = {}, in_flight_ = {};
+  std::array<double, 8> extra_s_ = {}, alone_total_s_ = {};
+  std::array<unsigned, 8> overlapped_ = {};
+  bool coflows_ = false;
+  bool solve_pending_ = false;
+  std::vector<std::int64_t> finished_owners_;
+  std::map<std::tuple<int, int, int>, int> tp_pattern_, ep_pattern_, pp_pattern_, dp_pattern_;
+  // Ranks.
+  std::vector<Rank> ranks_;
+  // Trace.
+  Timeline timeline_;
+  std::unordered_map<std::string, int> names_;
+  int n_compute_ = 0, n_experts_ = 0, n_tp_ = 0, n_a2a_ = 0, n_p2p_ = 0, n_dp_rs_ = 0, n_dp_ag_ = 0,
+      n_opt_ = 0;
+  std::map<int, int> link_track_;
+  SimulationStats stats_;
+};
+
+// ---------------------------------------------------------------- setup
+
+void Run::build_layers() {
+  costs_ = model::layer_costs(spec_);
+  const hw::Accelerator& acc = cluster_.accelerator;
+  parts_.reserve(costs_.size());
+  for (const auto& lc : costs_) parts_.push_back(layer_parts(spec_, acc, layout_, lc));
+  embed_ = embedding_time(spec_, acc, layout_);
+  head_ = head_time(spec_, acc, layout_);
+  const auto stages = stage_layers(static_cast<std::int64_t>(costs_.size()), layout_);
+  chunk_layers_.assign(static_cast<std::size_t>(p_), {});
+  layer_slot_.assign(costs_.size(), 0);
+  for (int s = 0; s < p_; ++s) {
+    const auto& list = stages[static_cast<std::size_t>(s)];
+    auto& chunks = chunk_layers_[static_cast<std::size_t>(s)];
+    chunks.assign(static_cast<std::size_t>(V_), {});
+    const std::size_t per = list.size() / static_cast<std::size_t>(V_);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::size_t c = std::min(per > 0 ? i / per : 0, static_cast<std::size_t>(V_ - 1));
+      chunks[c].push_back(static_cast<int>(list[i]));
+      layer_slot_[static_cast<std::size_t>(list[i])] = static_cast<int>(i);
+    }
+  }
+  // Parameters each rank holds per layer, as sim/step.cpp counts them for the dp traffic.
+  const model::ModelTotals totals = model::totals(spec_);
+  const double t = static_cast<double>(tp_), e = static_cast<double>(ep_);
+  dense_params_.assign(costs_.size(), 0);
+  expert_params_.assign(costs_.size(), 0);
+  stage_dense_.assign(static_cast<std::size_t>(p_), 0);
+  stage_expert_.assign(static_cast<std::size_t>(p_), 0);
+  for (int s = 0; s < p_; ++s)
+    for (std::int64_t j : stages[static_cast<std::size_t>(s)]) {
+      const auto& lc = costs_[static_cast<std::size_t>(j)];
+      double dense = (lc.attention_params + lc.ffn_params + lc.shared_expert_params) / t +
+                     lc.norm_params + lc.router_params;
+      // Embedding on the first stage's first layer bucket, head on the last stage's last.
+      if (s == 0 && j == stages[0].front())
+        dense += (totals.params_input_embedding + totals.params_position_embedding) / t;
+      if (s == p_ - 1 && j == stages[static_cast<std::size_t>(p_ - 1)].back()) {
+        double head = totals.params_output_head;
+        if (spec_.tied_embeddings && p_ > 1) head += totals.params_input_embedding;
+        dense += head / t + totals.params_final_norm;
+      }
+      dense_params_[static_cast<std::size_t>(j)] = dense;
+      expert_params_[static_cast<std::size_t>(j)] = lc.expert_params / (e * t);
+      stage_dense_[static_cast<std::size_t>(s)] += dense;
+      stage_expert_[static_cast<std::size_t>(s)] += lc.expert_params / (e * t);
+    }
+}
+
+void Run::build_routing() {
+  moe_index_.assign(costs_.size(), -1);
+  int n_moe = 0;
+  for (std::size_t j = 0; j < costs_.size(); ++j)
+    if (costs_[j].kind == model::LayerKind::moe) moe_index_[j] = n_moe++;
+  if (n_moe == 0) return;
+  const auto E = static_cast<std::size_t>(spec_.moe.experts);
+  const int k = static_cast<int>(spec_.moe.top_k);
+  const double T = static_cast<double>(layout_.micro_batch * spec_.seq_len);
+  const double N = T * static_cast<double>(ep_);  // tokens of one ep group per micro-batch
+  const double mean = N * k / static_cast<double>(E);
+  rows_balanced_ = mean * spec_.moe.capacity_factor.value_or(1.0);
+  // Capacity (Fedus et al. 2021 Eq. 3): cf * tokens * k / experts assignments per expert.
+  capacity_ = spec_.moe.capacity_factor ? *spec_.moe.capacity_factor * mean : 0;
+  Rng rng(opt_.seed);
+  loads_.assign(static_cast<std::size_t>(n_moe * m_), {});
+  rank_share_.assign(loads_.size(), {});
+  const auto per_rank = E / static_cast<std::size_t>(ep_);
+  double sum_max = 0, sum_mean = 0;
+  // dp/ep groups per stage run the same loads (a modelling choice: their flows mirror).
+  const double replicas = static_cast<double>(dp_ / ep_);
+  for (int l = 0; l < n_moe; ++l) {
+    const std::vector<double> p = popularity(opt_.routing, static_cast<std::int64_t>(E), rng);
+    for (int mb = 0; mb < m_; ++mb) {
+      auto& loads = loads_[static_cast<std::size_t>(l * m_ + mb)];
+      if (opt_.routing.kind == RoutingKind::balanced)
+        loads.assign(E, mean);
+      else
+        loads = sample_expert_loads(p, N, k, rng);
+      stats_.tokens_routed += N * k * replicas;
+      if (capacity_ > 0) stats_.tokens_dropped += dropped(loads, capacity_) * replicas;
+      auto& share = rank_share_[static_cast<std::size_t>(l * m_ + mb)];
+      share.assign(static_cast<std::size_t>(ep_), 0);
+      double total = 0, busiest = 0;
+      for (std::size_t q = 0; q < share.size(); ++q) {
+        for (std::size_t x = q * per_rank; x < (q + 1) * per_rank; ++x) share[q] += loads[x];
+        total += share[q];
+        busiest = std::max(busiest, share[q]);
+      }
+      sum_max += busiest;
+      sum_mean += total / static_cast<double>(share.size());
+      for (double& s : share) s = total > 0 ? s / total : 1.0 / static_cast<double>(ep_);
+    }
+  }
+  stats_.max_over_mean = sum_mean > 0 ? sum_max / sum_mean : 1;
+}
+
+void Run::build_templates() {
+  templates_.assign(static_cast<std::size_t>(p_ * V_ * 2), {});
+  const double sub = full_ ? 3 : 2;  // tp calls per sub-block: fwd, bwd (+ recompute)
+  auto tp_seg = [&](const LayerParts& lp, std::vector<Segment>& out) {
+    if (lp.tp_calls <= 0 || tp_ <= 1) return;
+    const double calls = lp.tp_calls / sub;  // one pass's calls
+    double lat = 0, lat2 = 0;
+    double bw;
+    if (sp_) {
+      const double a =
+          analytic(hw::CollectiveOp::reduce_scatter, static_cast<int>(tp_), 1, lp.tp_bytes, &lat);
+      const double b =
+          analytic(hw::CollectiveOp::all_gather, static_cast<int>(tp_), 1, lp.tp_bytes, &lat2);
+      bw = a + b - lat - lat2;
+      lat += lat2;
+    } else {
+      bw =
+          analytic(hw::CollectiveOp::all_reduce, static_cast<int>(tp_), 1, lp.tp_bytes, &lat) - lat;
+    }
+    Segment s;
+    s.kind = Seg::tp;
+    s.time_bw_s = calls * bw;
+    s.latency_s = calls * lat;
+    out.push_back(s);
+  };
+  auto compute = [](double sec, std::vector<Segment>& out, int layer) {
+    if (sec <= 0) return;
+    if (!out.empty() && out.back().kind == Seg::compute) {
+      out.back().seconds += sec;  // adjacent compute merges into one task
+      return;
+    }
+    Segment s;
+    s.kind = Seg::compute;
+    s.seconds = sec;
+    s.layer = layer;
+    out.push_back(s);
+  };
+  auto seg = [](Seg kind, int layer, int pass, std::vector<Segment>& out) {
+    Segment s;
+    s.kind = kind;
+    s.layer = layer;
+    s.pass = pass;
+    out.push_back(s);
+  };
+  // Forward of one layer (also its recompute in the backward pass with full recompute).
+  auto forward_layer = [&](int l, bool recompute, std::vector<Segment>& out) {
+    const LayerParts& lp = parts_[static_cast<std::size_t>(l)];
+    const bool moe = moe_index_[static_cast<std::size_t>(l)] >= 0;
+    const double other = (recompute ? lp.total.recompute_s - lp.routed_experts.recompute_s
+                                    : lp.total.fwd_s - lp.routed_experts.fwd_s);
+    compute(other, out, l);
+    tp_seg(lp, out);
+    if (moe) {
+      if (ep_ > 1) seg(Seg::ep, l, 0, out);
+      seg(Seg::experts, l, recompute ? 2 : 0, out);
+      if (ep_ > 1) seg(Seg::ep, l, 1, out);
+    }
+  };
+  const int last_v = p_ * V_ - 1;
+  for (int s = 0; s < p_; ++s)
+    for (int c = 0; c < V_; ++c) {
+      const int vs = vstage(c, s);
+      const auto& layers = chunk_layers_[static_cast<std::size_t>(s)][static_cast<std::size_t>(c)];
+      auto& fwd = templates_[static_cast<std::size_t>((s * V_ + c) * 2 + kFwd)];
+      auto& bwd = templates_[static_cast<std::size_t>((s * V_ + c) * 2 + kBwd)];
+      if (vs == 0) compute(embed_.fwd_s, fwd, -1);
+      for (int l : layers) {
+        if (layout_.zero >= 1 && step_opt_.overlap.dp_param_gather) seg(Seg::wait_param, l, 0, fwd);
+        forward_layer(l, false, fwd);
+      }
+      if (vs == last_v) compute(head_.fwd_s, fwd, -1);
+      if (vs < last_v) seg(Seg::pp_send, -1, 0, fwd);
+
+      if (vs == last_v) compute(head_.bwd_s, bwd, -1);
+      for (auto it = layers.rbegin(); it != layers.rend(); ++it) {
+        const int l = *it;
+        const LayerParts& lp = parts_[static_cast<std::size_t>(l)];
+        const bool moe = moe_index_[static_cast<std::size_t>(l)] >= 0;
+        if (full_) {
+          forward_layer(l, true, bwd);
+        }
+        if (moe) {
+          if (ep_ > 1) seg(Seg::ep, l, 1, bwd);  // combine's gradient
+          seg(Seg::experts, l, 1, bwd);
+          if (ep_ > 1) seg(Seg::ep, l, 0, bwd);  // dispatch's gradient
+        }
+        double other = lp.total.bwd_s - lp.routed_experts.bwd_s;
+        if (!full_) other += lp.total.recompute_s;  // selective: scores recomputed here
+        compute(other, bwd, l);
+        tp_seg(lp, bwd);
+        seg(Seg::grad_bucket, l, 0, bwd);
+      }
+      if (vs == 0) compute(embed_.bwd_s, bwd, -1);
+      if (vs > 0) seg(Seg::pp_send, -1, 0, bwd);
+    }
+  // Operation orders per stage: 1F1B, or Megatron's interleaved order (groups of p
+  // micro-batches, chunk by chunk; Narayanan et al. 2021 Sec. 2.2.2), backward chunks reversed.
+  fwd_order_.assign(static_cast<std::size_t>(p_), {});
+  bwd_order_.assign(static_cast<std::size_t>(p_), {});
+  sequence_.assign(static_cast<std::size_t>(p_), {});
+  for (int s = 0; s < p_; ++s) {
+    auto& fo = fwd_order_[static_cast<std::size_t>(s)];
+    auto& bo = bwd_order_[static_cast<std::size_t>(s)];
+    for (int b0 = 0; b0 < m_; b0 += p_)
+      for (int c = 0; c < V_; ++c)
+        for (int mb = b0; mb < std::min(m_, b0 + p_); ++mb) {
+          fo.push_back({c, mb});
+          bo.push_back({V_ - 1 - c, mb});
+        }
+    // Megatron-LM's order (schedules.py): warm-up forwards, then one forward and one
+    // backward in turn, then the cool-down backwards. Warm-up: p - s - 1 for 1F1B
+    // (Narayanan et al. 2021 Fig. 4), (p - s - 1) * 2 + (V - 1) * p when interleaved.
+    const int total = static_cast<int>(fo.size());
+    const int warm = std::min(total, V_ > 1 ? (p_ - s - 1) * 2 + (V_ - 1) * p_ : p_ - s - 1);
+    auto& seq = sequence_[static_cast<std::size_t>(s)];
+    for (int k = 0; k < warm; ++k) seq.push_back({kFwd, k});
+    for (int k = 0; k < total - warm; ++k) {
+      seq.push_back({kFwd, warm + k});
+      seq.push_back({kBwd, k});
+    }
+    for (int k = total - warm; k < total; ++k) seq.push_back({kBwd, k});
+  }
+}
+
+void Run::build_ranks() {
+  ranks_.resize(static_cast<std::size_t>(p_ * ep_));
+  for (int s = 0; s < p_; ++s)
+    for (int e = 0; e < ep_; ++e) {
+      Rank& r = ranks_[static_cast<std::size_t>(s * ep_ + e)];
+      r.stage = s;
+      r.e = e;
+      r.device = device(s, e);
+      r.arrived.assign(static_cast<std::size_t>(2 * V_ * m_), 0);
+      r.fwd_done.assign(static_cast<std::size_t>(V_ * m_), 0);
+      r.param_ready.assign(costs_.size(), 0);
+      if (opt_.trace) {
+        const std::string proc = "device " + std::to_string(r.device);
+        r.compute_track = track(proc, "compute", r.device, 0);
+        r.comm_track = track(proc, "comm (tp, ep, pp)", r.device, 1);
+        r.dp_track = track(proc, "dp", r.device, 2);
+      }
+    }
+}
+
+// ---------------------------------------------------------------- network
+
+const Route* Run::route(int a, int b) {
+  const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) | static_cast<std::uint32_t>(b);
+  auto it = routes_.find(key);
+  if (it == routes_.end()) {
+    Route r;
+    router_.spread(a, b, [&r](int link, double fraction) {
+      r.links.push_back(link);
+      r.fraction.push_back(fraction);
+    });
+    it = routes_.emplace(key, std::move(r)).first;
+  }
+  return &it->second;
+}
+
+// Each flow's rate when the pattern runs alone (max-min over its own flows).
+std::vector<double> Run::isolated(const std::vector<const Route*>& routes) {
+  std::vector<std::vector<int>> paths;
+  std::vector<std::vector<double>> coefficients;
+  for (const Route* r : routes) {
+    paths.push_back(r->links);
+    coefficients.push_back(r->fraction);
+  }
+  return max_min_rates(capacity_Bps_, paths, coefficients, {});
+}
+
+double Run::analytic(hw::CollectiveOp op, int size, int stride, double bytes, double* latency) {
+  if (latency) *latency = 0;
+  if (size <= 1 || bytes <= 0) return 0;
+  const hw::CollectiveCost c = coll_.cost(op, hw::GroupShape{size, stride, true}, bytes);
+  if (latency) *latency = std::min(c.latency_s, c.time_s);
+  return c.time_s;
+}
+
+// Ring: rank i sends to rank i+1 of its group (NCCL ring; Patarasuk & Yuan 2009).
+int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
+  std::vector<int> key{0};
+  for (const auto& g : groups) key.insert(key.end(), g.begin(), g.end()), key.push_back(-1);
+  auto it = pattern_cache_.find(key);
+  if (it != pattern_cache_.end()) return it->second;
+  Pattern p;
+  p.members = static_cast<int>(groups.front().size());
+  for (const auto& g : groups) {
+    const int n = static_cast<int>(g.size());
+    for (int i = 0; i < n; ++i) {
+      const int a = g[static_cast<std::size_t>(i)], b = g[static_cast<std::size_t>((i + 1) % n)];
+      if (a == b) continue;
+      p.routes.push_back(route(a, b));
+      p.src.push_back(i);
+      p.dsts.push_back({(i + 1) % n});
+    }
+  }
+  p.isolated_Bps = isolated(p.routes);
+  fold(p);
+  patterns_.push_back(std::move(p));
+  pattern_cache_.emplace(key, static_cast<int>(patterns_.size()) - 1);
+  return static_cast<int>(patterns_.size()) - 1;
+}
+
+// All-to-all: a flow per pair inside a scale-up domain; across domains one flow per (source,
+// destination domain) to the member on the source's rail, carrying the bytes of every
+// member there (docs/simulate.md: bundling keeps the flow count at n * (k - 1 + D - 1)).
+int Run::a2a_pattern(const std::vector<std::vector<int>>& groups) {
+  std::vector<int> key{1};
+  for (const auto& g : groups) key.insert(key.end(), g.begin(), g.end()), key.push_back(-1);
+  auto it = pattern_cache_.find(key);
+  if (it != pattern_cache_.end()) return it->second;
+  Pattern p;
+  p.members = static_cast<int>(groups.front().size());
+  const auto dom = topo_.domain_of();
+  for (const auto& g : groups) {
+    const int n = static_cast<int>(g.size());
+    // Members by domain, in group order.
+    std::map<int, std::vector<int>> by_domain;
+    for (int i = 0; i < n; ++i)
+      by_domain[dom[static_cast<std::size_t>(g[static_cast<std::size_t>(i)])]].push_back(i);
+    for (int i = 0; i < n; ++i) {
+      const int home = dom[static_cast<std::size_t>(g[static_cast<std::size_t>(i)])];
+      const auto& mine = by_domain[home];
+      const int pos = static_cast<int>(std::find(mine.begin(), mine.end(), i) - mine.begin());
+      for (const auto& [d, members] : by_domain) {
+        if (d == home) {
+          for (int j : members) {
+            if (j == i) continue;
+            p.routes.push_back(
+                route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
+            p.src.push_back(i);
+            p.dsts.push_back({j});
+          }
+        } else {
+          const int j = members[static_cast<std::size_t>(pos) % members.size()];
+          p.routes.push_back(route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
+          p.src.push_back(i);
+          p.dsts.push_back(members);
+        }
+      }
+    }
+  }
+  p.isolated_Bps = isolated(p.routes);
+  fold(p);
+  patterns_.push_back(std::move(p));
+  pattern_cache_.emplace(key, static_cast<int>(patterns_.size()) - 1);
+  return static_cast<int>(patterns_.size()) - 1;
+}
+
+int Run::start_instance(int pattern, double time_bw_s, double latency_s, std::vector<double> w,
+                        int name) {
+  Instance in;
+  in.pattern = pattern;
+  in.time_bw_s = std::max(0.0, time_bw_s);
+  in.latency_s = std::max(0.0, latency_s);
+  in.weights = std::move(w);
+  in.name = name;
+  instances_.push_back(std::move(in));
+  return static_cast<int>(instances_.size()) - 1;
+}
+
+// Starts the flows of a collective whose members have all arrived. Volume calibration: a
+// flow alone on the network would run at isolated_Bps; its volume is that rate times the
+// analytic bandwidth time (times its weight under uneven all-to-all), so that a collective
+// running alone takes exactly the analytic time and contention only slows it.
+void Run::launch(int id) {
+  ++stats_.collectives;
+  Instance& in = instances_[static_cast<std::size_t>(id)];
+  in.start_s = engine_.now_s();
+  in.outstanding = 0;
+  // What it would take alone: the slowest flow's weight times the bandwidth time.
+  double wmax_alone = in.weights.empty() ? 1.0 : 0.0;
+  for (double w : in.weights) wmax_alone = std::max(wmax_alone, w);
+  in.alone_s = in.time_bw_s * wmax_alone + in.latency_s;
+  const auto kind = static_cast<std::size_t>(in.name) % in.seen.size();
+  in.in_flight_mask = 0;
+  for (std::size_t k = 0; k < in.seen.size(); ++k)
+    if (in_flight_[k] > 0) in.in_flight_mask |= 1u << k;
+  ++launched_[kind];
+  ++in_flight_[kind];
+  in.seen = launched_;
+  if (!opt_.contention) {
+    // No contention: every collective takes its time alone (the analytic model's view).
+    engine_.schedule(engine_.now_s() + in.alone_s, kCollectiveDone, id);
+    return;
+  }
+  if (in.pattern >= 0 && in.time_bw_s > 0 && coflows_) {
+    // One coflow: progress rate 1 = alone; the slowest (heaviest) flow sets its length and
+    // the others are spread over the same time.
+    const Pattern& p = patterns_[static_cast<std::size_t>(in.pattern)];
+    net_->advance_to(engine_.now_s());
+    double wmax = 1;
+    if (!in.weights.empty()) {
+      wmax = 0;
+      for (double w : in.weights) wmax = std::max(wmax, w);
+      in.coefficients.assign(p.links.size(), 0.0);
+      const double scale = wmax > 0 ? 1 / wmax : 0;
+      for (std::size_t f = 0; f < p.routes.size(); ++f)
+        for (std::size_t i = 0; i < p.routes[f]->links.size(); ++i)
+          in.coefficients[static_cast<std::size_t>(p.position[f][i])] +=
+              p.isolated_Bps[f] * in.weights[f] * p.routes[f]->fraction[i] * scale;
+    }
+    if (wmax > 0 && !p.links.empty()) {
+      net_->add(&p.links, in.time_bw_s * wmax, id,
+                in.weights.empty() ? &p.coefficients : &in.coefficients, 1.0);
+      ++in.outstanding;
+      stats_.flows += static_cast<std::int64_t>(p.routes.size());
+    }
+  } else if (in.pattern >= 0 && in.time_bw_s > 0) {
+    const Pattern& p = patterns_[static_cast<std::size_t>(in.pattern)];
+    net_->advance_to(engine_.now_s());
+    for (std::size_t f = 0; f < p.routes.size(); ++f) {
+      const double w = in.weights.empty() ? 1.0 : in.weights[f];
+      const double bytes = p.isolated_Bps[f] * in.time_bw_s * w;
+      if (bytes <= 0 || p.routes[f]->links.empty()) continue;
+      net_->add(&p.routes[f]->links, bytes, id, &p.routes[f]->fraction);
+      ++in.outstanding;
+      ++stats_.flows;
+    }
+  }
+  if (in.outstanding == 0) {
+    engine_.schedule(engine_.now_s() + in.latency_s, kCollectiveDone, id);
+  } else {
+    request_solve();
+  }
+}
+
+void Run::request_solve() {
+  if (solve_pending_) return;
+  solve_pending_ = true;
+  engine_.schedule(engine_.now_s(), kNetSolve);
+}
+
+void Run::on_net_solve() {
+  solve_pending_ = false;
+  net_->advance_to(engine_.now_s());
+  finished_owners_.clear();
+  net_->collect_finished(finished_owners_);
+  for (std::int64_t owner : finished_owners_) {
+    Instance& in = instances_[static_cast<std::size_t>(owner)];
+    if (--in.outstanding == 0)
+      engine_.schedule(engine_.now_s() + in.latency_s, kCollectiveDone, owner);
+  }
+  net_->solve();
+  ++net_version_;
+  if (net_->active() > 0)
+    engine_.schedule(std::max(engine_.now_s(), net_->next_finish_s()), kNetUpdate, net_version_);
+}
+
+void Run::on_net_update(std::int64_t version) {
+  if (version != net_version_) return;  // rates changed since: a newer update is queued
+  request_solve();
+}
+
+void Run::on_collective_done(int id) {
+  Instance& in = instances_[static_cast<std::size_t>(id)];
+  const double now = engine_.now_s();
+  {
+    // Contention: time past its time alone, and which kinds of traffic ran meanwhile (in
+    // flight at its start, or launched before its end).
+    const auto kind = static_cast<std::size_t>(in.name) % in.seen.size();
+    --in_flight_[kind];
+    const double extra = (now - in.start_s) - in.alone_s;
+    if (extra > 1e-6 * std::max(in.alone_s, 1e-9)) {
+      extra_s_[kind] += extra;
+      overlapped_[kind] |= in.in_flight_mask;
+      for (std::size_t k = 0; k < in.seen.size(); ++k)
+        if (launched_[k] > in.seen[k]) overlapped_[kind] |= 1u << k;
+    }
+    alone_total_s_[kind] += in.alone_s;
+  }
+  if (opt_.trace && in.pattern >= 0 && in.time_bw_s > 0) {
+    // Flows as spans on link tracks: each flow on its first scale-out link, else its first
+    // link (the collective's start to its end).
+    const Pattern& p = patterns_[static_cast<std::size_t>(in.pattern)];
+    for (std::size_t f = 0; f < p.routes.size(); ++f) {
+      if (p.routes[f]->links.empty() || (!in.weights.empty() && in.weights[f] <= 0)) continue;
+      int link = p.routes[f]->links.front();
+      for (int l : p.routes[f]->links)
+        if (topo_.link(l).kind == hw::LinkKind::scale_out) {
+          link = l;
+          break;
+        }
+      auto it = link_track_.find(link);
+      if (it == link_track_.end()) {
+        const auto& info = topo_.link(link);
+        const std::string thread =
+            "link " + std::to_string(link) + " " + std::to_string(topo_.link_source(link)) + "->" +
+            std::to_string(topo_.link_target(link)) +
+            (info.kind == hw::LinkKind::scale_out ? " (scale-out)" : " (scale-up)");
+        it = link_track_.emplace(link, track("network", thread, -1, link)).first;
+      }
+      span(it->second, in.name, in.start_s, now - in.start_s);
+    }
+  }
+  if (in.notify_rank >= 0) {
+    Rank& t = ranks_[static_cast<std::size_t>(in.notify_rank)];
+    t.arrived[static_cast<std::size_t>(in.notify_slot)] = 1;
+    try_start(in.notify_rank);
+  }
+  std::vector<int> waiting = std::move(in.waiting);
+  // Done with the weights: free them (a long simulation keeps every instance).
+  std::vector<double>().swap(in.weights);
+  std::vector<double>().swap(in.coefficients);
+  const bool dp = in.dp_rank_job != 0;
+  const double start_s = in.start_s;
+  const int name = in.name;
+  // Resuming ranks starts new collectives: `in` may move, so only the copies are used below.
+  for (int r : waiting) {
+    Rank& rk = ranks_[static_cast<std::size_t>(r)];
+    if (dp) {
+      const DpJob job = rk.dp_queue.front();
+      rk.dp_queue.pop_front();
+      rk.dp_busy = false;
+      span(rk.dp_track, job.gather ? n_dp_ag_ : n_dp_rs_, start_s, now - start_s, -1, job.layer);
+      dp_done(r, job);
+      run_dp(r);
+    } else {
+      const double waited = now - rk.wait_start_s;
+      const Segment& sg =
+          templates_[static_cast<std::size_t>((rk.stage * V_ + rk.op_chunk) * 2 + rk.op_phase)]
+                    [static_cast<std::size_t>(rk.seg)];
+      if (sg.kind == Seg::tp) rk.tp_s += waited;
+      if (sg.kind == Seg::ep) rk.ep_s += waited;
+      if (sg.kind == Seg::pp_send) rk.pp_s += waited;
+      span(rk.comm_track, name, rk.wait_start_s, waited, rk.op_mb, sg.layer);
+      ++rk.seg;
+      advance(r);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- ranks
+
+void Run::try_start(int r) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  if (rk.busy || rk.ops_done) return;
+  const auto& seq = sequence_[static_cast<std::size_t>(rk.stage)];
+  if (rk.next_f >= static_cast<int>(seq.size())) return;
+  // The next operation in the stage's fixed order runs once its input is there (blocking
+  // receive, as Megatron-LM's schedules do).
+  const Step st = seq[static_cast<std::size_t>(rk.next_f)];
+  const OpRef op =
+      (st.phase == kFwd
+           ? fwd_order_
+           : bwd_order_)[static_cast<std::size_t>(rk.stage)][static_cast<std::size_t>(st.index)];
+  const int vs = vstage(op.chunk, rk.stage);
+  bool ready;
+  if (st.phase == kFwd)
+    ready = vs == 0 || rk.arrived[slot(kFwd, op.chunk, op.mb)] != 0;
+  else
+    ready = vs == p_ * V_ - 1 ? rk.fwd_done[static_cast<std::size_t>(op.chunk * m_ + op.mb)] != 0
+                              : rk.arrived[slot(kBwd, op.chunk, op.mb)] != 0;
+  if (!ready) return;
+  ++rk.next_f;
+  rk.op_phase = st.phase, rk.op_chunk = op.chunk, rk.op_mb = op.mb, rk.seg = 0;
+  rk.busy = true;
+  advance(r);
+}
+
+double Run::expert_seconds(int r, int layer, int mb, int pass) {
+  const Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  const int mi = moe_index_[static_cast<std::size_t>(layer)];
+  const auto& loads = loads_[static_cast<std::size_t>(mi * m_ + mb)];
+  const std::size_t per = loads.size() / static_cast<std::size_t>(ep_);
+  double sec = 0;
+  for (std::size_t x = static_cast<std::size_t>(rk.e) * per; x < (rk.e + 1) * per; ++x) {
+    // Padded to capacity when a capacity factor is set (the step model's rows); dropless:
+    // the tokens routed there.
+    const double rows = capacity_ > 0 ? rows_balanced_ : loads[x];
+    auto it = expert_memo_.find(rows);
+    if (it == expert_memo_.end())
+      it = expert_memo_.emplace(rows, expert_ffn_time(spec_, cluster_.accelerator, layout_, rows))
+               .first;
+    sec += pass == 0 ? it->second.fwd_s : pass == 1 ? it->second.bwd_s : it->second.recompute_s;
+  }
+  return sec;
+}
+
+void Run::advance(int r) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  const auto& segs =
+      templates_[static_cast<std::size_t>((rk.stage * V_ + rk.op_chunk) * 2 + rk.op_phase)];
+  const double now = engine_.now_s();
+  while (rk.seg < static_cast<int>(segs.size())) {
+    const Segment& sg = segs[static_cast<std::size_t>(rk.seg)];
+    switch (sg.kind) {
+      case Seg::compute:
+      case Seg::experts: {
+        const double sec =
+            sg.kind == Seg::compute ? sg.seconds : expert_seconds(r, sg.layer, rk.op_mb, sg.pass);
+        if (sec <= 0) break;
+        rk.compute_s += sec;
+        (rk.op_phase == kFwd ? rk.fwd_compute_s : rk.bwd_compute_s) += sec;
+        ++stats_.tasks;
+        span(rk.compute_track, sg.kind == Seg::compute ? n_compute_ : n_experts_, now, sec,
+             rk.op_mb, sg.layer);
+        ++rk.seg;
+        engine_.schedule(now + sec, kResume, r);
+        return;
+      }
+      case Seg::tp: {
+        std::vector<int> g;
+        for (int t = 0; t < tp_; ++t) g.push_back(device(rk.stage, rk.e, t));
+        auto key = std::make_tuple(rk.stage, rk.e, 0);
+        auto it = tp_pattern_.find(key);
+        if (it == tp_pattern_.end()) it = tp_pattern_.emplace(key, ring_pattern({g})).first;
+        const int id = start_instance(it->second, sg.time_bw_s, sg.latency_s, {}, n_tp_);
+        instances_[static_cast<std::size_t>(id)].waiting.push_back(r);
+        rk.wait_start_s = now;
+        launch(id);
+        return;
+      }
+      case Seg::ep: {
+        // A barrier over the stage's ep ranks, keyed by (stage, op, segment).
+        const std::uint64_t key =
+            ((((static_cast<std::uint64_t>(rk.stage) * V_ + rk.op_chunk) * m_ + rk.op_mb) * 2 +
+              rk.op_phase) *
+                 4096 +
+             static_cast<std::uint64_t>(rk.seg));
+        auto it = barriers_.find(key);
+        int id;
+        if (it == barriers_.end()) {
+          auto pk = std::make_tuple(rk.stage, 0, 0);
+          auto pit = ep_pattern_.find(pk);
+          if (pit == ep_pattern_.end()) {
+            // The representative group and up to max_sibling_groups - 1 siblings of the stage
+            // (other dp/ep groups, then other tp offsets).
+            std::vector<std::vector<int>> groups;
+            const std::int64_t per_stage = dp_ / ep_;
+            for (std::int64_t t = 0; t < tp_; ++t)
+              for (std::int64_t gi = 0; gi < per_stage; ++gi) {
+                if (static_cast<int>(groups.size()) >= std::max(1, opt_.max_sibling_groups)) break;
+                std::vector<int> g;
+                for (std::int64_t e = 0; e < ep_; ++e)
+                  g.push_back(static_cast<int>(tp_ * (gi * ep_ + e + dp_ * rk.stage) + t));
+                groups.push_back(std::move(g));
+              }
+            pit = ep_pattern_.emplace(pk, a2a_pattern(groups)).first;
+          }
+          const LayerParts& lp = parts_[static_cast<std::size_t>(sg.layer)];
+          double lat = 0;
+          const double t = analytic(hw::CollectiveOp::all_to_all, static_cast<int>(ep_),
+                                    static_cast<int>(tp_), lp.ep_bytes, &lat);
+          std::vector<double> w;
+          if (capacity_ <= 0 && opt_.routing.kind != RoutingKind::balanced) {
+            const int mi = moe_index_[static_cast<std::size_t>(sg.layer)];
+            const auto& share = rank_share_[static_cast<std::size_t>(mi * m_ + rk.op_mb)];
+            const Pattern& p = patterns_[static_cast<std::size_t>(pit->second)];
+            const double n = static_cast<double>(share.size());
+            w.resize(p.routes.size());
+            for (std::size_t f = 0; f < p.routes.size(); ++f) {
+              // Dispatch (forward pass 0, or its gradient): bytes to the destinations'
+              // experts; combine: bytes from the source's experts back.
+              const bool to_experts = sg.pass == 0;
+              double x = 0;
+              if (to_experts) {
+                for (int q : p.dsts[f]) x += share[static_cast<std::size_t>(q)];
+                x *= n / static_cast<double>(p.dsts[f].size());
+              } else {
+                x = share[static_cast<std::size_t>(p.src[f])] * n;
+              }
+              w[f] = x;
+            }
+          }
+          id = start_instance(pit->second, t - lat, lat, std::move(w), n_a2a_);
+          instances_[static_cast<std::size_t>(id)].expected = static_cast<int>(ep_);
+          barriers_.emplace(key, id);
+        } else {
+          id = it->second;
+        }
+        Instance& in = instances_[static_cast<std::size_t>(id)];
+        in.waiting.push_back(r);
+        rk.wait_start_s = now;
+        if (++in.arrived == in.expected) {
+          barriers_.erase(key);
+          launch(id);
+        }
+        return;
+      }
+      case Seg::wait_param: {
+        const bool first = rk.op_mb == 0;
+        if (first && !rk.param_ready[static_cast<std::size_t>(sg.layer)]) {
+          rk.waiting_param = sg.layer;
+          rk.wait_start_s = now;
+          return;  // dp_done resumes
+        }
+        break;
+      }
+      case Seg::grad_bucket: {
+        // Buckets reduce during the backward that produced them (DDP buckets, Megatron-Core
+        // --overlap-grad-reduce): the last micro-batch's, every micro-batch's under ZeRO-2/3.
+        // Without the overlap they all follow the flush (finish_op).
+        const bool every = layout_.zero >= 2;
+        if (step_opt_.overlap.dp_grad_reduce && (every || rk.op_mb == m_ - 1)) {
+          if (dp_ > 1) rk.dp_queue.push_back({sg.layer, false, false}), ++rk.grads_outstanding;
+          if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(sg.layer)] > 0)
+            rk.dp_queue.push_back({sg.layer, true, false}), ++rk.grads_outstanding;
+          run_dp(r);
+        }
+        break;
+      }
+      case Seg::pp_send: {
+        const int vs = vstage(rk.op_chunk, rk.stage);
+        const int to_vs = rk.op_phase == kFwd ? vs + 1 : vs - 1;
+        const int to_stage = to_vs % p_, to_chunk = to_vs / p_;
+        const int target = to_stage * static_cast<int>(ep_) + rk.e;
+        const int to_device = ranks_[static_cast<std::size_t>(target)].device;
+        double lat = 0, t = 0;
+        int pattern = -1;
+        if (to_device != rk.device) {
+          // Narayanan et al. 2021 Sec. 4.1: b*s*h per boundary, /t with scatter/gather.
+          const double bytes = static_cast<double>(layout_.micro_batch * spec_.seq_len) *
+                               static_cast<double>(spec_.d_model) * kBf16 /
+                               static_cast<double>(tp_ > 1 ? tp_ : 1);
+          t = analytic(hw::CollectiveOp::p2p, 2, static_cast<int>(tp_ * dp_), bytes, &lat);
+          auto key = std::make_tuple(rk.device, to_device, 0);
+          auto it = pp_pattern_.find(key);
+          if (it == pp_pattern_.end())
+            it = pp_pattern_.emplace(key, ring_pattern({{rk.device, to_device}})).first;
+          pattern = it->second;
+        }
+        // A two-member "ring" sends both ways; a p2p is one way: keep the first flow.
+        const int id = start_instance(pattern, t - lat, lat, {}, n_p2p_);
+        Instance& in = instances_[static_cast<std::size_t>(id)];
+        if (pattern >= 0) {
+          const Pattern& p = patterns_[static_cast<std::size_t>(pattern)];
+          in.weights.assign(p.routes.size(), 0.0);
+          in.weights[0] = 1;
+        }
+        in.waiting.push_back(r);
+        in.notify_rank = target;
+        in.notify_slot = static_cast<int>(slot(rk.op_phase, to_chunk, rk.op_mb));
+        rk.wait_start_s = now;
+        launch(id);
+        return;
+      }
+    }
+    ++rk.seg;
+  }
+  finish_op(r);
+}
+
+void Run::finish_op(int r) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  rk.busy = false;
+  if (rk.op_phase == kFwd) {
+    rk.fwd_done[static_cast<std::size_t>(rk.op_chunk * m_ + rk.op_mb)] = 1;
+  } else {
+    rk.last_backward_end_s = engine_.now_s();
+  }
+  const auto total = static_cast<int>(sequence_[static_cast<std::size_t>(rk.stage)].size());
+  if (rk.next_f == total) {
+    rk.ops_done = true;
+    if (!step_opt_.overlap.dp_grad_reduce) {
+      // No overlap: every bucket after the flush, in backward order (layers reversed).
+      const auto& chunks = chunk_layers_[static_cast<std::size_t>(rk.stage)];
+      for (auto c = chunks.rbegin(); c != chunks.rend(); ++c)
+        for (auto l = c->rbegin(); l != c->rend(); ++l) {
+          if (dp_ > 1) rk.dp_queue.push_back({*l, false, false}), ++rk.grads_outstanding;
+          if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(*l)] > 0)
+            rk.dp_queue.push_back({*l, true, false}), ++rk.grads_outstanding;
+        }
+      run_dp(r);
+    }
+    maybe_optimizer(r);
+    return;
+  }
+  try_start(r);
+}
+
+void Run::run_dp(int r) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  if (rk.dp_busy || rk.dp_queue.empty()) return;
+  rk.dp_busy = true;
+  const DpJob job = rk.dp_queue.front();
+  const double params = job.expert ? expert_params_[static_cast<std::size_t>(job.layer)]
+                                   : dense_params_[static_cast<std::size_t>(job.layer)];
+  // Gradients in fp32, parameters gathered in bf16 (sim/step.cpp; Rajbhandari et al. 2019).
+  hw::CollectiveOp op = hw::CollectiveOp::all_gather;
+  double bytes = params * kBf16;
+  if (!job.gather) {
+    op = layout_.zero == 0 ? hw::CollectiveOp::all_reduce : hw::CollectiveOp::reduce_scatter;
+    bytes = params * kFp32;
+  }
+  const int size = static_cast<int>(job.expert ? dp_ / ep_ : dp_);
+  const int stride = static_cast<int>(job.expert ? tp_ * ep_ : tp_);
+  double lat = 0;
+  const double t = analytic(op, size, stride, bytes, &lat);
+  // The group: dense over the stage's dp ranks (members: the stage's ep ranks, a barrier);
+  // expert over this rank's dp/ep replicas.
+  const int first = job.expert ? rk.device : device(rk.stage, 0);
+  auto key = std::make_tuple(first, size, stride);
+  auto it = dp_pattern_.find(key);
+  if (it == dp_pattern_.end()) {
+    std::vector<int> g;
+    for (int i = 0; i < size; ++i) g.push_back(first + i * stride);
+    it = dp_pattern_.emplace(key, ring_pattern({g})).first;
+  }
+  const int name = job.gather ? n_dp_ag_ : n_dp_rs_;
+  if (job.expert || ep_ == 1) {
+    const int id = start_instance(it->second, t - lat, lat, {}, name);
+    instances_[static_cast<std::size_t>(id)].waiting.push_back(r);
+    instances_[static_cast<std::size_t>(id)].dp_rank_job = 1;
+    launch(id);
+    return;
+  }
+  const std::uint64_t bkey = (1ull << 62) | (static_cast<std::uint64_t>(rk.stage) << 40) |
+                             (static_cast<std::uint64_t>(job.layer) << 4) | (job.gather ? 1u : 0u);
+  auto b = barriers_.find(bkey);
+  int id;
+  if (b == barriers_.end()) {
+    id = start_instance(it->second, t - lat, lat, {}, name);
+    instances_[static_cast<std::size_t>(id)].expected = static_cast<int>(ep_);
+    instances_[static_cast<std::size_t>(id)].dp_rank_job = 1;
+    barriers_.emplace(bkey, id);
+  } else {
+    id = b->second;
+  }
+  Instance& in = instances_[static_cast<std::size_t>(id)];
+  in.waiting.push_back(r);
+  if (++in.arrived == in.expected) {
+    barriers_.erase(bkey);
+    launch(id);
+  }
+}
+
+void Run::dp_done(int r, const DpJob& job) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  if (job.gather) {
+    if (--rk.gathers_outstanding <= 0) std::fill(rk.param_ready.begin(), rk.param_ready.end(), 1);
+    // A layer is ready once both its dense and expert gathers are done: the queue runs
+    // them in order, so a later job of another layer means this one is complete.
+    bool pending = false;
+    for (const DpJob& j : rk.dp_queue)
+      if (j.gather && j.layer == job.layer) pending = true;
+    if (!pending) rk.param_ready[static_cast<std::size_t>(job.layer)] = 1;
+    if (rk.waiting_param >= 0 && rk.param_ready[static_cast<std::size_t>(rk.waiting_param)]) {
+      rk.waiting_param = -1;
+      rk.dp_wait_s += engine_.now_s() - rk.wait_start_s;
+      ++rk.seg;
+      advance(r);
+    }
+    if (rk.optimizer_done && !rk.busy && rk.gathers_outstanding <= 0 && !rk.finished) {
+      // Gathers after the optimizer (no overlap): exposed data-parallel time.
+      rk.finished = true;
+      rk.done_s = engine_.now_s();
+      rk.dp_wait_s += rk.done_s - rk.optimizer_end_s;
+    }
+  } else {
+    --rk.grads_outstanding;
+    maybe_optimizer(r);
+  }
+}
+
+void Run::maybe_optimizer(int r) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  if (!rk.ops_done || rk.grads_outstanding > 0 || rk.optimizer_done || rk.busy) return;
+  // Adam over the local shard, 30 bytes per parameter, memory bound (sim/step.cpp).
+  const double dp = static_cast<double>(dp_);
+  const double dpe = std::max(1.0, dp / static_cast<double>(ep_));
+  const double shard =
+      stage_dense_[static_cast<std::size_t>(rk.stage)] / (layout_.zero >= 1 ? dp : 1) +
+      stage_expert_[static_cast<std::size_t>(rk.stage)] / (layout_.zero >= 1 ? dpe : 1);
+  const double sec = hw::memory_time_s(cluster_.accelerator, shard * 30);
+  const double now = engine_.now_s();
+  rk.dp_wait_s += now - rk.last_backward_end_s;
+  rk.optimizer_s = sec;
+  rk.optimizer_done = true;
+  rk.busy = true;
+  span(rk.compute_track, n_opt_, now, sec);
+  // The optimizer ends the rank's step, unless its parameter gathers still follow (no
+  // overlap with the next step's forward).
+  rk.seg = -1;
+  engine_.schedule(now + sec, kResume, r);
+}
+
+// ---------------------------------------------------------------- trace
+
+int Run::name_id(const std::string& s) {
+  auto it = names_.find(s);
+  if (it != names_.end()) return it->second;
+  timeline_.names.push_back(s);
+  names_.emplace(s, static_cast<int>(timeline_.names.size()) - 1);
+  return static_cast<int>(timeline_.names.size()) - 1;
+}
+
+int Run::track(const std::string& process, const std::string& thread, int pid, int tid) {
+  timeline_.tracks.push_back({process, thread, pid, tid});
+  return static_cast<int>(timeline_.tracks.size()) - 1;
+}
+
+void Run::span(int trk, int name, double start, double dur, int mb, int layer) {
+  if (!opt_.trace || trk < 0 || dur <= 0) return;
+  if (timeline_.spans.size() >= opt_.max_trace_spans) {
+    timeline_.truncated = true;
+    return;
+  }
+  timeline_.spans.push_back({trk, name, start, dur, mb, layer});
+}
+
+// ---------------------------------------------------------------- run
+
+SimulationResult Run::go() {
+  const auto wall0 = std::chrono::steady_clock::now();
+  tp_ = layout_.tp, dp_ = layout_.dp, ep_ = std::max<std::int64_t>(1, layout_.ep);
+  p_ = static_cast<int>(layout_.pp);
+  V_ = std::max(1, layout_.schedule.virtual_stages);
+  if (static_cast<std::int64_t>(model::layer_costs(spec_).size()) % (p_ * V_) != 0) V_ = 1;
+  m_ = static_cast<int>(std::max<std::int64_t>(1, layout_.micro_batches()));
+  moe_ = spec_.is_moe();
+  full_ = layout_.recompute == Recompute::full;
+  sp_ = layout_.sp() && tp_ > 1;
+  n_compute_ = name_id("compute");
+  n_experts_ = name_id("experts");
+  n_tp_ = name_id("tp collective");
+  n_a2a_ = name_id("ep all-to-all");
+  n_p2p_ = name_id("pp send");
+  n_dp_rs_ = name_id("dp gradient reduction");
+  n_dp_ag_ = name_id("dp parameter gather");
+  n_opt_ = name_id("optimizer");
+
+  capacity_Bps_.resize(topo_.directed_link_count());
+  for (std::size_t l = 0; l < capacity_Bps_.size(); ++l)
+    capacity_Bps_[l] = topo_.link(static_cast<int>(l)).effective_Bps();
+  net_ = std::make_unique<FlowNetwork>(capacity_Bps_);
+  // Per-flow max-min for small simulations; coflows past that (docs/simulate.md).
+  coflows_ = opt_.network == NetworkModel::coflows ||
+             (opt_.network == NetworkModel::automatic &&
+              static_cast<std::int64_t>(p_) * ep_ > opt_.coflow_threshold_ranks);
+
+  build_layers();
+  build_routing();
+  build_templates();
+  build_ranks();
+
+  // Step start: parameter gathers of the updated weights (ZeRO >= 1) overlap the first
+  // micro-batch's forward, layer by layer (Megatron-Core --overlap-param-gather).
+  for (std::size_t r = 0; r < ranks_.size(); ++r) {
+    Rank& rk = ranks_[r];
+    if (layout_.zero >= 1 && step_opt_.overlap.dp_param_gather) {
+      for (const auto& chunk : chunk_layers_[static_cast<std::size_t>(rk.stage)])
+        for (int l : chunk) {
+          if (dp_ > 1) rk.dp_queue.push_back({l, false, true}), ++rk.gathers_outstanding;
+          if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(l)] > 0)
+            rk.dp_queue.push_back({l, true, true}), ++rk.gathers_outstanding;
+          if (dp_ <= 1 && !(dp_ / ep_ > 1)) rk.param_ready[static_cast<std::size_t>(l)] = 1;
+        }
+      for (const auto& chunk : chunk_layers_[static_cast<std::size_t>(rk.stage)])
+        for (int l : chunk)
+          if (dp_ == 1) rk.param_ready[static_cast<std::size_t>(l)] = 1;
+    } else {
+      std::fill(rk.param_ready.begin(), rk.param_ready.end(), 1);
+    }
+  }
+  for (std::size_t r = 0; r < ranks_.size(); ++r) {
+    run_dp(static_cast<int>(r));
+    try_start(static_cast<int>(r));
+  }
+
+  engine_.run([&](Engine&, const Event& ev) {
+    switch (ev.kind) {
+      case kResume: {
+        Rank& rk = ranks_[static_cast<std::size_t>(ev.a)];
+        if (rk.seg < 0) {
+          // The optimizer finished.
+          rk.busy = false;
+          rk.optimizer_end_s = engine_.now_s();
+          const bool gathers_after =
+              layout_.zero >= 1 && !step_opt_.overlap.dp_param_gather && dp_ > 1;
+          if (gathers_after) {
+            for (const auto& chunk : chunk_layers_[static_cast<std::size_t>(rk.stage)])
+              for (int l : chunk) {
+                rk.dp_queue.push_back({l, false, true}), ++rk.gathers_outstanding;
+                if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(l)] > 0)
+                  rk.dp_queue.push_back({l, true, true}), ++rk.gathers_outstanding;
+              }
+            run_dp(static_cast<int>(ev.a));
+          }
+          if (rk.gathers_outstanding <= 0) {
+            rk.finished = true;
+            rk.done_s = engine_.now_s();
+          }
+          break;
+        }
+        advance(static_cast<int>(ev.a));
+        break;
+      }
+      case kCollectiveDone:
+        on_collective_done(static_cast<int>(ev.a));
+        break;
+      case kNetUpdate:
+        on_net_update(ev.a);
+        break;
+      case kNetSolve:
+        on_net_solve();
+        break;
+      default:
+        break;
+    }
+  });
+
+  // Every rank must have finished: anything else is a scheduling bug, not an input error.
+  double step = 0;
+  int busiest = 0;
+  for (std::size_t r = 0; r < ranks_.size(); ++r) {
+    const Rank& rk = ranks_[r];
+    if (!rk.finished)
+      throw std::logic_error("event simulation deadlocked: rank " + std::to_string(r) + " (stage " +
+                             std::to_string(rk.stage) + ") did not finish");
+    step = std::max(step, rk.done_s);
+    if (rk.compute_s > ranks_[static_cast<std::size_t>(busiest)].compute_s)
+      busiest = static_cast<int>(r);
+  }
+
+  SimulationResult out;
+  StepResult& res = out.step;
+  res.step_s = step;
+  res.busiest_stage = ranks_[static_cast<std::size_t>(busiest)].stage;
+  const Rank& b = ranks_[static_cast<std::size_t>(busiest)];
+  StepBreakdown& br = res.breakdown;
+  br.compute_s = b.compute_s;
+  br.tp_s = br.tp_exposed_s = b.tp_s;
+  br.ep_s = br.ep_exposed_s = b.ep_s;
+  br.pp_s = br.pp_exposed_s = b.pp_s;
+  br.dp_exposed_s = std::max(0.0, b.dp_wait_s);
+  br.dp_s = br.dp_exposed_s;
+  br.optimizer_s = b.optimizer_s;
+  br.exposed_communication_s =
+      br.tp_exposed_s + br.ep_exposed_s + br.pp_exposed_s + br.dp_exposed_s;
+  // Idle time of the busiest rank waiting for its pipeline neighbours.
+  br.pipeline_bubble_s =
+      std::max(0.0, step - br.compute_s - br.exposed_communication_s - br.optimizer_s);
+  br.ep_crosses_network =
+      layout_.ep * layout_.tp > std::max(1, cluster_.scale_up.devices_per_domain);
+
+  // Throughput, MFU, power: the formulas of sim/step.cpp.
+  const model::ModelTotals totals = model::totals(spec_);
+  const hw::Dtype dtype = layout_.dtype == MatrixDtype::fp8 ? hw::Dtype::fp8 : hw::Dtype::bf16;
+  const double devices = static_cast<double>(layout_.devices());
+  res.tokens_per_step =
+      static_cast<double>(layout_.effective_global_batch()) * static_cast<double>(spec_.seq_len);
+  res.tokens_per_s = step > 0 ? res.tokens_per_step / step : 0;
+  const double peak = hw::effective_peak_flops(cluster_.accelerator, dtype);
+  double hw_flops = totals.flops_per_token;
+  if (layout_.recompute == Recompute::full) hw_flops = totals.flops_per_token_recompute_full;
+  if (layout_.recompute == Recompute::selective)
+    hw_flops = totals.flops_per_token_recompute_selective;
+  if (step > 0 && peak > 0) {
+    res.mfu = totals.flops_per_token * res.tokens_per_step / (step * devices * peak);
+    res.hfu = hw_flops * res.tokens_per_step / (step * devices * peak);
+    res.achieved_flops_per_device = hw_flops * res.tokens_per_step / (step * devices);
+  }
+  const auto& acc = cluster_.accelerator;
+  const double idle = acc.idle_w > 0 ? acc.idle_w : step_opt_.idle_power_fraction * acc.tdp_w;
+  const double busy = step > 0 ? std::clamp(br.compute_s / step, 0.0, 1.0) : 0;
+  res.average_power_w = idle + busy * std::max(0.0, acc.tdp_w - idle);
+
+  stats_.events = static_cast<std::int64_t>(engine_.processed());
+  stats_.simulated_s = step;
+  stats_.ranks = static_cast<std::int64_t>(ranks_.size());
+  stats_.flow_solves = static_cast<std::int64_t>(net_->solves());
+  stats_.coflows = coflows_;
+  stats_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  out.stats = stats_;
+  const std::vector<std::string> kind_names = timeline_.names;
+  out.timeline = std::move(timeline_);
+  for (std::size_t k = 0; k < extra_s_.size(); ++k) {
+    if (alone_total_s_[k] <= 0 || extra_s_[k] <= 1e-3 * alone_total_s_[k]) continue;
+    std::string with;
+    for (std::size_t j = 0; j < extra_s_.size(); ++j)
+      if (overlapped_[k] & (1u << j)) with += (with.empty() ? "" : ", ") + kind_names[j];
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.1f%%", 100 * extra_s_[k] / alone_total_s_[k]);
+    out.notes.push_back("contention: " + kind_names[k] + " took " + buf +
+                        " longer than alone on the network, sharing links with traffic in "
+                        "flight meanwhile (" +
+                        (with.empty() ? std::string("its own kind") : with) + ")");
+    out.contention.push_back({kind_names[k], extra_s_[k], alone_total_s_[k], with});
+  }
+  if (step_opt_.overlap.ep_dualpipe && ep_ > 1)
+    out.notes.push_back(
+        "simulate: DualPipe's overlap of all-to-alls with another micro-batch is not simulated; "
+        "the all-to-alls are exposed");
+  if (step_opt_.overlap.tp_hidden_fraction > 0 && tp_ > 1)
+    out.notes.push_back("simulate: tp collectives are simulated exposed (--tp-overlap ignored)");
+  if (layout_.zero == 3)
+    out.notes.push_back(
+        "simulate: ZeRO-3's per-micro-batch parameter gathers are not simulated (assumed hidden)");
+  return out;
+}
+
+// Why the simulated schedule differs from the analytic bubble when nothing contends.
+std::string schedule_reason(const Layout& l) {
+  const std::int64_t m = std::max<std::int64_t>(1, l.micro_batches());
+  if (l.schedule.interleaved() && m % l.pp != 0)
+    return "the interleaved schedule with " + std::to_string(m) +
+           " micro-batches, not a multiple of pp=" + std::to_string(l.pp) +
+           " (Megatron-LM requires it), idles more than the analytic (p-1)/(V m) bubble";
+  return "the pipeline schedule: the analytic bubble (sum of stage times - the slowest)/V "
+         "assumes each stage waits only for the slowest; the simulated dependencies (unequal "
+         "stages, blocking sends, per-stage data-parallel timing) differ";
+}
+
+}  // namespace
+
+SimulationResult simulate_step(const model::ModelSpec& spec, const hw::ClusterSpec& cluster,
+                               const ClusterNetwork& network, const Layout& layout,
+                               const StepOptions& step_options, const SimulateOptions& options) {
+  Run run(spec, cluster, network, layout, step_options, options);
+  SimulationResult r = run.go();
+  if (options.compare_balanced && options.routing.kind != RoutingKind::balanced) {
+    SimulateOptions balanced = options;
+    balanced.routing = RoutingSpec{};
+    balanced.trace = false;
+    Run base(spec, cluster, network, layout, step_options, balanced);
+    const SimulationResult b = base.go();
+    r.stats.balanced_step_s = b.step.step_s;
+    r.stats.slowdown = b.step.step_s > 0 ? r.step.step_s / b.step.step_s : 1;
+  } else {
+    r.stats.balanced_step_s = r.step.step_s;
+    r.stats.slowdown = 1;
+  }
+  return r;
+}
+
+Simulation simulate(const EstimateInput& input, const SimulateOptions& options) {
+  Simulation out;
+  out.estimate = estimate(input);
+  Estimate& e = out.estimate;
+  if (!e.step) return out;
+  out.analytic_step = e.step;
+  const ClusterNetwork network(input.cluster);
+  SimulationResult r =
+      simulate_step(input.model, input.cluster, network, e.layout, input.step_options, options);
+  e.step = r.step;
+  if (e.tokens) {
+    const double price =
+        input.price_per_device_hour_usd.value_or(input.cluster.accelerator.price_per_hour_usd);
+    e.training =
+        training_totals(*e.step, e.layout.devices(), *e.tokens, price, input.step_options.pue);
+  }
+  for (auto& n : r.notes) e.notes.push_back(std::move(n));
+  e.notes.push_back(std::string("simulate: network model ") +
+                    (!options.contention ? "off (every collective as alone)"
+                     : r.stats.coflows   ? "coflows (a collective's flows in lockstep)"
+                                         : "flows (per-flow max-min)") +
+                    "; routing " + options.routing.text() + ", seed " +
+                    std::to_string(options.seed));
+  const double diff =
+      out.analytic_step->step_s > 0 ? r.step.step_s / out.analytic_step->step_s - 1 : 0;
+  if (std::abs(diff) > 0.05) {
+    // Say what the analytic model leaves out that this run saw (docs/simulate.md).
+    std::string why;
+    for (const auto& c : r.contention)
+      why += (why.empty() ? "" : "; ") + c.kind + " +" + std::to_string(c.extra_s) +
+             " s summed over the step (sharing links with " + c.sharing_with + ")";
+    if (r.stats.slowdown > 1.0005)
+      why += (why.empty() ? "" : "; ") + std::string("uneven expert load");
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * diff);
+    e.notes.push_back(std::string("simulate differs from estimate by ") + buf + ": " +
+                      (why.empty() ? schedule_reason(e.layout)
+                                   : "link contention the analytic model ignores: " + why));
+  }
+  out.stats = r.stats;
+  out.timeline = std::move(r.timeline);
+  return out;
+}
+
+}  // namespace moesim::sim::event
