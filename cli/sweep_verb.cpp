@@ -22,8 +22,10 @@
 #include "cli/common.hpp"
 #include "cli/laws_verbs.hpp"
 #include "cli/plan_verb.hpp"
+#include "cli/simulate_verb.hpp"
 #include "io/errors.hpp"
 #include "io/law_io.hpp"
+#include "io/simulate_report.hpp"
 #include "io/sweep_spec.hpp"
 #include "sim/sweep.hpp"
 
@@ -112,7 +114,7 @@ int broadcast_todo(int status, std::vector<std::int64_t>& todo) {
 #endif
 
 // ---- The verbs a sweep runs ----------------------------------------------------------
-// estimate (the fast path below), loss and plan: each point is that verb with the point's
+// estimate (the fast path below), simulate, loss and plan: each point is that verb with the point's
 // flags, and its row holds the verb's report (--format csv/json paths).
 
 // The options of `moesim estimate`, which a sweep point's arguments are parsed with.
@@ -165,6 +167,12 @@ const std::map<std::string, SweepVerb>& sweep_verbs() {
     sim::PlanResult plan;
     plan.best = sim::PlanCandidate{};
     m.emplace("plan", make_verb(plan_options(), columns_of({plan_report(plan)})));
+    // simulate: the estimate's columns, then the simulation's own, then notes.
+    std::vector<std::string> sim_columns = io::sweep_report_columns();
+    sim_columns.pop_back();  // "notes" goes last
+    for (const auto& p : io::simulation_report_paths()) sim_columns.push_back(p);
+    sim_columns.push_back("notes");
+    m.emplace("simulate", make_verb(simulate_options(false), std::move(sim_columns)));
     return m;
   }();
   return verbs;
@@ -326,6 +334,17 @@ void evaluate_other(const io::SweepSpec& spec, const SweepVerb& verb, std::int64
   if (spec.verb == "loss") {
     row.report = loss_report(vm);
     row.status = "ok";
+    return;
+  }
+  if (spec.verb == "simulate") {
+    row.report = simulate_report(vm);
+    const auto fits =
+        std::find_if(row.report.fields.begin(), row.report.fields.end(),
+                     [](const io::ReportField& f) { return f.path == "memory.fits"; });
+    const bool ok = fits != row.report.fields.end() && std::holds_alternative<bool>(fits->value) &&
+                    std::get<bool>(fits->value);
+    row.status = ok ? "ok" : "infeasible";
+    if (!ok) row.reason = "does not fit in memory (memory.fits is false)";
     return;
   }
   const sim::PlanResult result = plan_result(vm);

@@ -32,6 +32,26 @@ Report make_simulation_report(const sim::event::Simulation& s) {
   return r;
 }
 
+const std::vector<std::string>& simulation_report_paths() {
+  static const std::vector<std::string> paths = {"events.count",
+                                                 "events.wall_s",
+                                                 "events.simulated_s",
+                                                 "events.ranks_simulated",
+                                                 "events.tasks",
+                                                 "events.collectives",
+                                                 "events.flows",
+                                                 "events.flow_solves",
+                                                 "events.network_model",
+                                                 "imbalance.max_over_mean",
+                                                 "imbalance.slowdown",
+                                                 "imbalance.tokens_dropped",
+                                                 "imbalance.tokens_routed",
+                                                 "imbalance.balanced_step_s",
+                                                 "analytic.step_s",
+                                                 "analytic.difference"};
+  return paths;
+}
+
 std::string render_simulation_table(const sim::event::Simulation& s) {
   make_simulation_report(s);  // the same finiteness checks as the other formats
   std::ostringstream o;

@@ -273,7 +273,7 @@ TEST_F(SweepCli, ShardUnionEqualsTheFullSet) {
 }
 
 TEST_F(SweepCli, OtherVerbsAreRefused) {
-  std::ofstream(spec_, std::ios::trunc) << R"({"verb": "simulate", "grid": {"tp": [1]}})";
+  std::ofstream(spec_, std::ios::trunc) << R"({"verb": "optimize", "grid": {"tp": [1]}})";
   const CmdResult r = run_cmd(sweep_cli() + " " + spec_.string() + " --out " +
                               (dir_ / "x.csv").string() + " 2>&1 >/dev/null");
   EXPECT_EQ(r.status, 2);
@@ -296,6 +296,38 @@ std::vector<std::map<std::string, std::string>> rows_by_point(const std::filesys
     return std::stoll(a.at("point")) < std::stoll(b.at("point"));
   });
   return rows;
+}
+
+TEST_F(SweepCli, SimulateRowsEqualSimulate) {
+  // 2 x 2 points of the event-driven verb: every column but the host's wall time equals what
+  // `moesim simulate --format csv` prints for the same flags.
+  std::ofstream(spec_, std::ios::trunc) << R"({"verb": "simulate",
+      "base": {"model": "mixtral-8x7b", "cluster": "dgx-h100", "devices": 16, "tp": 2, "pp": 2, "ep": 4,
+               "zero": 1, "global-batch": 32},
+      "grid": {"routing": ["balanced", "zipf:1.2"], "seed": [1, 2]}})";
+  ASSERT_EQ(run_cmd(sweep("simulate.csv")).status, 0);
+  const auto rows = rows_by_point(dir_ / "simulate.csv");
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("status"), "ok") << row.at("reason");
+    const std::string args =
+        "--model mixtral-8x7b --cluster dgx-h100 --devices 16 --tp 2 --pp 2 --ep 4 --zero 1 "
+        "--global-batch 32 --routing " +
+        row.at("routing") + " --seed " + row.at("seed") + " --format csv";
+    const CmdResult sim = run_cmd(std::string(MOESIM_CLI_PATH) + " simulate " + args);
+    ASSERT_EQ(sim.status, 0) << args;
+    const auto l = lines_of(sim.out);
+    ASSERT_EQ(l.size(), 2u);
+    const auto h = csv_cells(l[0]), v = csv_cells(l[1]);
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      ASSERT_TRUE(row.count(h[i])) << h[i];
+      if (h[i] == "events.wall_s") continue;  // host time, different in every run
+      EXPECT_EQ(row.at(h[i]), v[i]) << h[i] << " at " << args;
+    }
+  }
+  // Skewed routing is slower than balanced for the same seed (points 0-1 balanced, 2-3 zipf).
+  EXPECT_GT(std::stod(rows[2].at("time.step_s")), std::stod(rows[0].at("time.step_s")));
+  EXPECT_GT(std::stod(rows[2].at("imbalance.max_over_mean")), 1.0);
 }
 
 TEST_F(SweepCli, LossRowsEqualLoss) {
