@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "hardware/efficiency.hpp"
+#include "sim/event/layer_parts.hpp"
 #include "sim/pipeline.hpp"
 
 namespace moesim::sim {
@@ -203,23 +204,30 @@ LayerTime layer_time(const Ctx& c, const model::LayerCost& layer, const Times& a
   return out;
 }
 
-}  // namespace
-
-StepResult StepModel::evaluate(const Layout& layout) const {
-  const hw::Accelerator& acc = cluster_.accelerator;
+// The per-layout constants of the formulas above; evaluate() and the event simulator's
+// per-layer pieces (sim/event/layer_parts.hpp) both start from it.
+Ctx make_ctx(const model::ModelSpec& spec, const hw::Accelerator& acc, const Layout& layout) {
   Ctx c;
-  c.spec = &spec_;
+  c.spec = &spec;
   c.acc = &acc;
   c.dtype = layout.dtype == MatrixDtype::fp8 ? hw::Dtype::fp8 : hw::Dtype::bf16;
   c.b = static_cast<double>(layout.micro_batch);
-  c.s = static_cast<double>(spec_.seq_len);
+  c.s = static_cast<double>(spec.seq_len);
   c.T = c.b * c.s;
-  c.d = static_cast<double>(spec_.d_model);
+  c.d = static_cast<double>(spec.d_model);
   c.t = static_cast<double>(layout.tp);
   c.ep = static_cast<double>(layout.ep);
   c.sp = layout.sp() && layout.tp > 1;
   c.recompute = layout.recompute;
   c.flash = layout.flash_attention;
+  return c;
+}
+
+}  // namespace
+
+StepResult StepModel::evaluate(const Layout& layout) const {
+  const hw::Accelerator& acc = cluster_.accelerator;
+  const Ctx c = make_ctx(spec_, acc, layout);
 
   const std::int64_t p = layout.pp;
   const std::int64_t m = std::max<std::int64_t>(1, layout.micro_batches());
@@ -418,27 +426,9 @@ StepResult StepModel::evaluate(const Layout& layout) const {
 
 // ---- Per-layer pieces for the event-driven simulator (sim/event/layer_parts.hpp) ----
 // Additive: the same formulas as evaluate(), one layer or one expert at a time.
-#include "sim/event/layer_parts.hpp"
 
 namespace moesim::sim {
 namespace {
-
-Ctx parts_ctx(const model::ModelSpec& spec, const hw::Accelerator& acc, const Layout& layout) {
-  Ctx c;
-  c.spec = &spec;
-  c.acc = &acc;
-  c.dtype = layout.dtype == MatrixDtype::fp8 ? hw::Dtype::fp8 : hw::Dtype::bf16;
-  c.b = static_cast<double>(layout.micro_batch);
-  c.s = static_cast<double>(spec.seq_len);
-  c.T = c.b * c.s;
-  c.d = static_cast<double>(spec.d_model);
-  c.t = static_cast<double>(layout.tp);
-  c.ep = static_cast<double>(layout.ep);
-  c.sp = layout.sp() && layout.tp > 1;
-  c.recompute = layout.recompute;
-  c.flash = layout.flash_attention;
-  return c;
-}
 
 PhaseTimes phase(const Times& t) {
   return {t.fwd, t.bwd, t.recompute};
@@ -448,7 +438,7 @@ PhaseTimes phase(const Times& t) {
 
 LayerParts layer_parts(const model::ModelSpec& spec, const hw::Accelerator& acc,
                        const Layout& layout, const model::LayerCost& layer) {
-  const Ctx c = parts_ctx(spec, acc, layout);
+  const Ctx c = make_ctx(spec, acc, layout);
   const LayerTime lt = layer_time(c, layer, attention(c));
   LayerParts out;
   out.total = phase(lt.compute);
@@ -470,7 +460,7 @@ LayerParts layer_parts(const model::ModelSpec& spec, const hw::Accelerator& acc,
 
 PhaseTimes expert_ffn_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
                            const Layout& layout, double rows) {
-  const Ctx c = parts_ctx(spec, acc, layout);
+  const Ctx c = make_ctx(spec, acc, layout);
   if (rows <= 0) return {};
   Times t = ffn(c, rows, static_cast<double>(spec.expert_d_ff()) / c.t);
   if (c.recompute == Recompute::full) t.recompute = t.fwd;
@@ -479,7 +469,7 @@ PhaseTimes expert_ffn_time(const model::ModelSpec& spec, const hw::Accelerator& 
 
 PhaseTimes embedding_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
                           const Layout& layout) {
-  const Ctx c = parts_ctx(spec, acc, layout);
+  const Ctx c = make_ctx(spec, acc, layout);
   Times t = memory(c, 2 * c.T * c.d * kBf16);
   if (c.recompute == Recompute::full) t.recompute = 0;  // evaluate() adds it to fwd+bwd only
   return phase(t);
@@ -487,7 +477,7 @@ PhaseTimes embedding_time(const model::ModelSpec& spec, const hw::Accelerator& a
 
 PhaseTimes head_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
                      const Layout& layout) {
-  const Ctx c = parts_ctx(spec, acc, layout);
+  const Ctx c = make_ctx(spec, acc, layout);
   const double Vr = static_cast<double>(spec.vocab) / c.t;
   Times head = gemm(c, c.T, Vr, c.d);
   head += memory(c, c.T * Vr * kFp32 * 3);

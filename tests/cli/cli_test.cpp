@@ -2,59 +2,21 @@
 // contract of CLI.md, and the report keys. MOESIM_CLI_PATH is the built binary.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "tests/cli/cli_runner.hpp"
+
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-// Runs the CLI with `args` (shell words), capturing stdout and stderr separately.
-CliRun moesim(const std::string& args) {
-  static int counter = 0;
-  // CTest runs the tests of this file as parallel processes: the pid keeps their files apart.
-  const std::string base = ::testing::TempDir() + "moesim_cli_" + std::to_string(::getpid()) + "_" +
-                           std::to_string(++counter);
-  const std::string cmd = std::string(MOESIM_CLI_PATH) + " " + args + " >" + base + ".out 2>" +
-                          base + ".err </dev/null";
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(base + ".out");
-  r.err = read_file(base + ".err");
-  return r;
-}
-
-std::size_t lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
-// Bad input: exit code 2, nothing on stdout, exactly one line on stderr that starts with
-// "error: " and names `field`.
-void expect_input_error(const std::string& args, const std::string& field) {
-  SCOPED_TRACE(args);
-  const CliRun r = moesim(args);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(lines(r.err), 1u) << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(field), std::string::npos) << r.err;
-}
+using moesim::test::CliRun;
+using moesim::test::expect_input_error;
+using moesim::test::lines;
+using moesim::test::moesim;
+using moesim::test::read_file;
 
 const std::string kBase = "estimate --model mixtral-8x7b --cluster dgx-h100 --devices 64";
 

@@ -3,57 +3,19 @@
 // code 2 naming the flag or file and the rule.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "tests/cli/cli_runner.hpp"
+
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-std::string temp(const std::string& name) {
-  return ::testing::TempDir() + "moesim_sim_cli_" + std::to_string(::getpid()) + "_" + name;
-}
-
-CliRun moesim(const std::string& args) {
-  static int counter = 0;
-  const std::string base = temp(std::to_string(++counter));
-  const std::string cmd = std::string(MOESIM_CLI_PATH) + " " + args + " >" + base + ".out 2>" +
-                          base + ".err </dev/null";
-  const int status = std::system(cmd.c_str());
-  CliRun r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(base + ".out");
-  r.err = read_file(base + ".err");
-  return r;
-}
-
-std::size_t lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
-
-void expect_input_error(const std::string& args, const std::string& field) {
-  SCOPED_TRACE(args);
-  const CliRun r = moesim(args);
-  EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(lines(r.err), 1u) << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(field), std::string::npos) << r.err;
-}
+using moesim::test::CliRun;
+using moesim::test::expect_input_error;
+using moesim::test::moesim;
+using moesim::test::read_file;
+using moesim::test::temp;
 
 const std::string kBase =
     "simulate --model mixtral-8x7b --cluster dgx-h100 --devices 16 --pp 2 --ep 8 --zero 1 "
