@@ -113,22 +113,27 @@ model::ModelSpec load_request_model(const EstimateRequest& request,
   return io::load_model(request.model, sets);
 }
 
+sim::EstimateInput estimate_input(const EstimateRequest& request) {
+  sim::EstimateInput in;
+  // Same order as cli/common.cpp read_estimate_input, so the first error reported for a
+  // request with several problems is the one the CLI reports.
+  in.model = load_request_model(request);
+  std::optional<int> devices;
+  if (request.devices > 0) devices = request.devices;
+  in.cluster = io::load_cluster(request.cluster, devices);
+  if (request.layout) {
+    const FieldErrors errors = sim::validate(*request.layout, in.model, in.cluster.devices);
+    if (!errors.empty()) io::throw_first("command line", errors);
+    in.layout = request.layout;
+  }
+  in.tokens = parse_tokens(request.tokens);
+  return in;
+}
+
 EstimateOutcome run_estimate(const EstimateRequest& request) {
   EstimateOutcome out;
   try {
-    sim::EstimateInput in;
-    // Same order as cli/common.cpp read_estimate_input, so the first error reported for a
-    // request with several problems is the one the CLI reports.
-    in.model = load_request_model(request);
-    std::optional<int> devices;
-    if (request.devices > 0) devices = request.devices;
-    in.cluster = io::load_cluster(request.cluster, devices);
-    if (request.layout) {
-      const FieldErrors errors = sim::validate(*request.layout, in.model, in.cluster.devices);
-      if (!errors.empty()) io::throw_first("command line", errors);
-      in.layout = request.layout;
-    }
-    in.tokens = parse_tokens(request.tokens);
+    const sim::EstimateInput in = estimate_input(request);
     out.model = in.model;
     out.report = io::make_report(sim::estimate(in));
     evaluate_loss(request, in.model, in.tokens, out);

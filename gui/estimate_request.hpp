@@ -10,6 +10,7 @@
 
 #include "io/report.hpp"
 #include "model/spec.hpp"
+#include "sim/estimate.hpp"
 #include "sim/layout.hpp"
 
 namespace moesim::gui {
@@ -50,6 +51,10 @@ struct EstimateOutcome {
 // Loads the model and the cluster, validates the layout the way the CLI does, estimates and
 // makes the report; then evaluates the loss law. Never throws.
 EstimateOutcome run_estimate(const EstimateRequest& request);
+
+// The input `moesim estimate` would build from the request's flags (throws io::InputError
+// naming the flag, as the CLI does); run_estimate and the timeline's simulation share it.
+sim::EstimateInput estimate_input(const EstimateRequest& request);
 
 // The model of the request (overrides applied); throws io::InputError as the CLI would.
 model::ModelSpec load_request_model(const EstimateRequest& request,

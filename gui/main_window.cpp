@@ -437,6 +437,7 @@ QWidget* MainWindow::build_results() {
   tabs_->addTab(scrolled(build_loss_tab()), "Loss and cost");
   tabs_->addTab(scrolled(build_scenarios_tab()), "Scenarios");
   tabs_->addTab(scrolled(build_sweep_tab()), "Sweep");
+  tabs_->addTab(scrolled(build_timeline_tab()), "Timeline");
   return tabs_;
 }
 
@@ -880,7 +881,7 @@ void MainWindow::recompute_now() {
 
 bool MainWindow::busy() const {
   return debounce_.isActive() || estimate_running_ || estimate_pending_ || analysis_running_ ||
-         analysis_pending_ || sweep_running_;
+         analysis_pending_ || sweep_running_ || simulation_running_;
 }
 
 bool MainWindow::wait_until_idle(int timeout_ms) {

@@ -1,7 +1,7 @@
 #pragma once
 // moesim-gui's window: a form on the left (model preset and its MoE knobs, cluster, devices,
 // layout, training tokens, loss law), the results on the right in tabs (estimate, loss and
-// cost, scenarios, sweep). Every number shown is a value of io::make_report (or of
+// cost, scenarios, sweep, timeline). Every number shown is a value of io::make_report (or of
 // io::make_loss_report, or of sim::plan) for the same input the CLI would get (see
 // estimate_request.hpp); each value label is named by its report path and carries the raw
 // value in the dynamic property "value", so tests compare them with the CLI's JSON exactly.
@@ -23,6 +23,7 @@
 #include "gui/analysis.hpp"
 #include "gui/estimate_request.hpp"
 #include "gui/format.hpp"
+#include "gui/gantt_view.hpp"
 #include "io/study_io.hpp"
 
 class QCheckBox;
@@ -119,6 +120,13 @@ class MainWindow : public QMainWindow {
   const LossCurve& loss_curve() const { return loss_curve_; }
   const Frontier& frontier() const { return frontier_; }
 
+  // Timeline tab: `moesim simulate` with the trace on for the current request, off the UI
+  // thread; the Gantt chart and the summary line show the result (busy() until it is done).
+  void start_simulation();
+  bool simulation_running() const { return simulation_running_; }
+  GanttView* gantt() const { return gantt_; }
+  QString simulation_summary_text() const;
+
  private:
   struct ValueView {
     QLabel* label;
@@ -143,6 +151,8 @@ class MainWindow : public QMainWindow {
   QWidget* build_loss_tab();
   QWidget* build_scenarios_tab();
   QWidget* build_sweep_tab();
+  QWidget* build_timeline_tab();
+  void on_simulation_done(SimulationOutcome outcome);
   QWidget* with_export(QChartView* view);
   QLabel* add_value(QFormLayout* form, const QString& caption, const std::string& path,
                     ValueStyle style, const QString& tooltip = {});
@@ -262,6 +272,12 @@ class MainWindow : public QMainWindow {
   std::int64_t sweep_total_ = 0;
   bool sweep_running_ = false;
   SweepResult sweep_result_;
+
+  // Timeline.
+  GanttView* gantt_ = nullptr;
+  QPushButton* simulate_button_ = nullptr;
+  QLabel* simulation_summary_ = nullptr;
+  bool simulation_running_ = false;
 
   // Jobs.
   QTimer debounce_;

@@ -648,6 +648,82 @@ QString MainWindow::save_model_file(const QString& path) {
   }
 }
 
+// ---------------------------------------------------------------- timeline
+
+namespace {
+constexpr int kTimelineRanks = 8;  // ranks drawn (three streams each)
+}
+
+QWidget* MainWindow::build_timeline_tab() {
+  auto* panel = new QWidget;
+  auto* column = new QVBoxLayout(panel);
+  auto* intro = new QLabel(
+      "One optimizer step of <code>moesim simulate</code> (event-driven, balanced routing, "
+      "seed 1) for the current configuration: each row is a device stream, each bar a traced "
+      "span. The first " +
+      QString::number(kTimelineRanks) + " simulated ranks are drawn.");
+  intro->setWordWrap(true);
+  column->addWidget(intro);
+  auto* buttons = new QHBoxLayout;
+  simulate_button_ = new QPushButton("Simulate step");
+  simulate_button_->setObjectName("simulate_button");
+  simulate_button_->setToolTip("Run `moesim simulate` with the trace on for the current input");
+  connect(simulate_button_, &QPushButton::clicked, this, &MainWindow::start_simulation);
+  buttons->addWidget(simulate_button_);
+  auto* export_button = new QPushButton("Export timeline…");
+  export_button->setObjectName("gantt_view_export");
+  export_button->setToolTip("Save the Gantt chart as PNG");
+  buttons->addWidget(export_button);
+  buttons->addStretch(1);
+  column->addLayout(buttons);
+  simulation_summary_ = new QLabel("Not simulated yet.");
+  simulation_summary_->setObjectName("simulation_summary");
+  simulation_summary_->setWordWrap(true);
+  simulation_summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  column->addWidget(simulation_summary_);
+  gantt_ = new GanttView;
+  column->addWidget(gantt_, 1);
+  connect(export_button, &QPushButton::clicked, this, [this] {
+    const QString f =
+        QFileDialog::getSaveFileName(this, "Export timeline", "timeline.png", "PNG image (*.png)");
+    if (f.isEmpty()) return;
+    const QString error = gantt_->export_png(f);
+    statusBar()->showMessage(error.isEmpty() ? "Saved " + f : error, 5000);
+  });
+  return panel;
+}
+
+void MainWindow::start_simulation() {
+  if (simulation_running_) return;
+  simulation_running_ = true;
+  simulate_button_->setEnabled(false);
+  simulation_summary_->setText("Simulating…");
+  const EstimateRequest r = request();
+  QPointer<MainWindow> self(this);
+  pool_.start([self, r] {
+    SimulationOutcome outcome = simulate_request(r, kTimelineRanks);
+    if (!self) return;
+    QMetaObject::invokeMethod(
+        self.data(),
+        [self, outcome = std::move(outcome)]() mutable {
+          if (self) self->on_simulation_done(std::move(outcome));
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void MainWindow::on_simulation_done(SimulationOutcome outcome) {
+  simulation_running_ = false;
+  simulate_button_->setEnabled(true);
+  simulation_summary_->setText(simulation_summary(outcome));
+  simulation_summary_->setStyleSheet(outcome.error.empty() ? QString() : "color: #cf222e;");
+  gantt_->set_data(std::move(outcome.gantt));
+}
+
+QString MainWindow::simulation_summary_text() const {
+  return simulation_summary_->text();
+}
+
 // ---------------------------------------------------------------- export
 
 QStringList MainWindow::chart_names() const {

@@ -13,6 +13,7 @@
 #include <QJsonObject>
 #include <QLabel>
 #include <QProcess>
+#include <QPushButton>
 #include <QSvgRenderer>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -349,6 +350,48 @@ class StudioTest : public QObject {
     window_->cancel_sweep();
     QVERIFY(window_->wait_until_idle(30000));
     QVERIFY(window_->sweep_result().cancelled);
+  }
+
+  void timeline_simulates_a_step() {
+    set_base();
+    window_->set_devices(16);
+    moesim::sim::Layout l;
+    l.dp = 4;
+    l.tp = 2;
+    l.pp = 2;
+    l.ep = 4;
+    l.zero = 1;
+    l.micro_batch = 1;
+    l.global_batch = 16;
+    window_->set_manual_layout(l);
+    window_->recompute_now();
+    QVERIFY2(window_->error_text().isEmpty(), qPrintable(window_->error_text()));
+    window_->tabs()->setCurrentIndex(4);
+    auto* button = window_->findChild<QPushButton*>("simulate_button");
+    QVERIFY(button);
+    button->click();
+    QVERIFY(window_->simulation_running());
+    QVERIFY(window_->wait_until_idle(90000));
+    const QString summary = window_->simulation_summary_text();
+    QVERIFY2(summary.contains("Simulated step time"), qPrintable(summary));
+    QVERIFY2(summary.contains("vs analytic"), qPrintable(summary));
+    const auto* gantt = window_->gantt();
+    QVERIFY(gantt->row_count() > 0);
+    QVERIFY(gantt->span_count() > 0);
+    QVERIFY(gantt->data().ranks_shown <= gantt->data().ranks_total);
+    QVERIFY2(summary.contains(QString("showing %1 of").arg(gantt->row_count())),
+             qPrintable(summary));
+    // The Gantt's step is the simulated step the CLI reports for the same flags.
+    const CliResult cli = run_cli("simulate", moesim::gui::cli_arguments(window_->request()));
+    QCOMPARE(cli.exit_code, 0);
+    const double step_s = at_path(cli.json, "time.step_s").toDouble();
+    QVERIFY2(summary.contains(QString("%1 ms").arg(step_s * 1e3, 0, 'f', 2)), qPrintable(summary));
+    QVERIFY(std::fabs(gantt->data().end_s - step_s) <= 0.01 * step_s);
+    const QString png = dir_.filePath("timeline.png");
+    QVERIFY(gantt->export_png(png).isEmpty());
+    QVERIFY(!png_is_blank(png));
+    save_screenshot("gui-timeline.png");
+    window_->tabs()->setCurrentIndex(0);
   }
 
   void cleanupTestCase() { window_.reset(); }
