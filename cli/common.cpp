@@ -130,6 +130,20 @@ std::int64_t parse_positive(const std::string& text, const std::string& flag, st
   return v;
 }
 
+std::optional<sim::Layout> complete_layout(const PartialLayout& partial,
+                                           const model::ModelSpec& model, std::int64_t devices) {
+  if (!partial.any()) return std::nullopt;
+  const std::int64_t split = partial.tp.value_or(1) * partial.pp.value_or(1);
+  if (!partial.dp && devices % split != 0)
+    throw io::InputError("command line", partial.tp ? "--tp" : "--pp",
+                         "tp*pp = " + std::to_string(split) + " does not divide the " +
+                             std::to_string(devices) + " devices");
+  const sim::Layout l = partial.complete(devices);
+  const FieldErrors errors = sim::validate(l, model, devices);
+  if (!errors.empty()) io::throw_first("command line", errors);
+  return l;
+}
+
 PartialLayout read_layout_flags(const po::variables_map& vm) {
   PartialLayout l;
   if (has(vm, "dp")) l.dp = parse_int_flag(vm, "dp");
@@ -244,17 +258,7 @@ sim::EstimateInput read_estimate_input(const po::variables_map& vm) {
   const PartialLayout partial = read_layout_flags(vm);
   in.step_options = read_step_options(vm);
   in.flash_attention = partial.flash_attention.value_or(true);
-  if (partial.any()) {
-    const std::int64_t split = partial.tp.value_or(1) * partial.pp.value_or(1);
-    if (!partial.dp && in.cluster.devices % split != 0)
-      throw io::InputError("command line", partial.tp ? "--tp" : "--pp",
-                           "tp*pp = " + std::to_string(split) + " does not divide the " +
-                               std::to_string(in.cluster.devices) + " devices");
-    const sim::Layout l = partial.complete(in.cluster.devices);
-    const FieldErrors errors = sim::validate(l, in.model, in.cluster.devices);
-    if (!errors.empty()) io::throw_first("command line", errors);
-    in.layout = l;
-  }
+  in.layout = complete_layout(partial, in.model, in.cluster.devices);
   if (has(vm, "tokens")) {
     in.tokens = io::parse_count(vm["tokens"].as<std::string>(), "--tokens");
     if (!(*in.tokens > 0)) throw io::InputError("--tokens", "value", "must be positive");

@@ -46,6 +46,11 @@ struct PartialLayout {
 // A positive integer flag value at most `max`; throws InputError naming the flag.
 std::int64_t parse_positive(const std::string& text, const std::string& flag, std::int64_t max);
 PartialLayout read_layout_flags(const po::variables_map& vm);
+
+// The layout the given flags complete to on `devices` (none when no layout flag was given),
+// validated against the model; throws io::InputError naming the flag, as every verb reports.
+std::optional<sim::Layout> complete_layout(const PartialLayout& partial,
+                                           const model::ModelSpec& model, std::int64_t devices);
 sim::StepOptions read_step_options(const po::variables_map& vm);
 
 // --set values plus the MoE shorthands (--experts, --top-k, --expert-ff, --moe-every) as

@@ -288,17 +288,7 @@ std::pair<sim::EstimateInput, std::shared_ptr<const sim::Network>> point_input(
         {layout_args[i].substr(2), po::variable_value(boost::any(layout_args[i + 1]), false)});
   const PartialLayout partial = read_layout_flags(layout_vm);
   in.flash_attention = partial.flash_attention.value_or(true);
-  if (partial.any()) {
-    const std::int64_t split = partial.tp.value_or(1) * partial.pp.value_or(1);
-    if (!partial.dp && in.cluster.devices % split != 0)
-      throw io::InputError("command line", partial.tp ? "--tp" : "--pp",
-                           "tp*pp = " + std::to_string(split) + " does not divide the " +
-                               std::to_string(in.cluster.devices) + " devices");
-    const sim::Layout l = partial.complete(in.cluster.devices);
-    const FieldErrors errors = sim::validate(l, in.model, in.cluster.devices);
-    if (!errors.empty()) io::throw_first("command line", errors);
-    in.layout = l;
-  }
+  in.layout = complete_layout(partial, in.model, in.cluster.devices);
   return {std::move(in), it->second->network};
 }
 
