@@ -1,5 +1,10 @@
 #include "gui/gantt_view.hpp"
 
+#include <QFileInfo>
+#include <QPageSize>
+#include <QPdfWriter>
+#include <QSvgGenerator>
+
 #include <QFontMetrics>
 #include <QImage>
 #include <QPaintEvent>
@@ -215,15 +220,44 @@ void GanttView::render_to(QPainter& p, const QRect& area) const {
   p.restore();
 }
 
-QString GanttView::export_png(const QString& path, QSize size) const {
-  QImage image(size, QImage::Format_ARGB32);
-  image.fill(Qt::white);
-  {
-    QPainter p(&image);
-    render_to(p, QRect(QPoint(0, 0), size));
+// PNG, SVG or PDF by the file's suffix, drawn by the same render_to as the screen.
+QString GanttView::export_to(const QString& path, QSize size) const {
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  const QRect area(QPoint(0, 0), size);
+  if (suffix == "png") {
+    QImage image(size, QImage::Format_ARGB32);
+    image.fill(Qt::white);
+    {
+      QPainter p(&image);
+      render_to(p, area);
+    }
+    return image.save(path, "PNG") ? QString() : "cannot write '" + path + "'";
   }
-  if (!path.endsWith(".png", Qt::CaseInsensitive)) return "the timeline exports to .png only";
-  return image.save(path, "PNG") ? QString() : "cannot write '" + path + "'";
+  QPainter p;
+  if (suffix == "svg") {
+    QSvgGenerator svg;
+    svg.setFileName(path);
+    svg.setSize(size);
+    svg.setViewBox(area);
+    svg.setTitle("moesim simulate timeline");
+    if (!p.begin(&svg)) return "cannot write '" + path + "'";
+    p.fillRect(area, Qt::white);
+    render_to(p, area);
+    p.end();
+    return {};
+  }
+  if (suffix == "pdf") {
+    QPdfWriter pdf(path);
+    pdf.setResolution(72);
+    pdf.setPageSize(QPageSize(QSizeF(size), QPageSize::Point));
+    pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+    pdf.setTitle("moesim simulate timeline");
+    if (!p.begin(&pdf)) return "cannot write '" + path + "'";
+    render_to(p, area);
+    p.end();
+    return {};
+  }
+  return "'" + path + "': the timeline exports to .png, .svg or .pdf";
 }
 
 }  // namespace moesim::gui

@@ -65,7 +65,7 @@ class GanttView : public QWidget {
   // Draws the chart into `rect` of `painter` (the widget and the PNG export share it).
   void render_to(QPainter& painter, const QRect& rect) const;
   // Saves the chart at `size` as PNG; "" on success, else what went wrong.
-  QString export_png(const QString& path, QSize size = QSize(1400, 700)) const;
+  QString export_to(const QString& path, QSize size = QSize(1400, 700)) const;
   QSize sizeHint() const override;
   QSize minimumSizeHint() const override;
 

@@ -684,10 +684,10 @@ QWidget* MainWindow::build_timeline_tab() {
   gantt_ = new GanttView;
   column->addWidget(gantt_, 1);
   connect(export_button, &QPushButton::clicked, this, [this] {
-    const QString f =
-        QFileDialog::getSaveFileName(this, "Export timeline", "timeline.png", "PNG image (*.png)");
+    const QString f = QFileDialog::getSaveFileName(this, "Export timeline", "timeline.png",
+                                                   "PNG image (*.png);;SVG (*.svg);;PDF (*.pdf)");
     if (f.isEmpty()) return;
-    const QString error = gantt_->export_png(f);
+    const QString error = gantt_->export_to(f);
     statusBar()->showMessage(error.isEmpty() ? "Saved " + f : error, 5000);
   });
   return panel;

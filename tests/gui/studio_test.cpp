@@ -18,6 +18,7 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QXmlStreamReader>
 #include <QtTest>
 #include <cmath>
 #include <limits>
@@ -388,8 +389,25 @@ class StudioTest : public QObject {
     QVERIFY2(summary.contains(QString("%1 ms").arg(step_s * 1e3, 0, 'f', 2)), qPrintable(summary));
     QVERIFY(std::fabs(gantt->data().end_s - step_s) <= 0.01 * step_s);
     const QString png = dir_.filePath("timeline.png");
-    QVERIFY(gantt->export_png(png).isEmpty());
+    QVERIFY(gantt->export_to(png).isEmpty());
     QVERIFY(!png_is_blank(png));
+    for (const char* name : {"timeline.svg", "timeline.pdf"}) {
+      const QString path = dir_.filePath(name);
+      QVERIFY(gantt->export_to(path).isEmpty());
+      QFile f(path);
+      QVERIFY(f.open(QIODevice::ReadOnly));
+      QVERIFY(f.size() > 1000);
+    }
+    {
+      QFile svg(dir_.filePath("timeline.svg"));
+      QVERIFY(svg.open(QIODevice::ReadOnly));
+      QXmlStreamReader xml(&svg);
+      while (!xml.atEnd()) xml.readNext();
+      QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+      QFile pdf(dir_.filePath("timeline.pdf"));
+      QVERIFY(pdf.open(QIODevice::ReadOnly));
+      QVERIFY(pdf.read(5) == "%PDF-");
+    }
     save_screenshot("gui-timeline.png");
     window_->tabs()->setCurrentIndex(0);
   }
