@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 namespace moesim::test {
 
@@ -41,6 +42,14 @@ inline CliRun moesim(const std::string& args) {
   r.out = read_file(base + ".out");
   r.err = read_file(base + ".err");
   return r;
+}
+
+// The lines of a file, without their newlines (a sweep's output, one row a line).
+inline std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
 }
 
 inline std::size_t lines(const std::string& s) {

@@ -19,15 +19,14 @@
 #include <thread>
 #include <vector>
 
+#include "tests/cli/cli_runner.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 std::vector<std::string> lines_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
+  return moesim::test::lines_of(path.string());
 }
 
 // Starts `moesim sweep` with `args` (stdout and stderr to /dev/null); returns its pid.

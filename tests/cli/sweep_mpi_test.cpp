@@ -14,15 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/cli_runner.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 
 std::vector<std::string> lines_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  return lines;
+  return moesim::test::lines_of(path.string());
 }
 
 // The header (CSV) first, then the rows sorted: a sweep writes rows in completion order.

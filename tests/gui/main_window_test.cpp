@@ -17,45 +17,15 @@
 #include <memory>
 
 #include "gui/main_window.hpp"
+#include "tests/gui/gui_test_support.hpp"
 
 using moesim::gui::MainWindow;
+using moesim::gui::test::at_path;
+using moesim::gui::test::CliResult;
+using moesim::gui::test::run_cli;
+using moesim::gui::test::same_value;
 
 namespace {
-
-struct CliResult {
-  int exit_code = -1;
-  QByteArray stdout_text;
-  QString stderr_line;  // stderr without the trailing newline
-};
-
-CliResult run_cli(const std::vector<std::string>& estimate_args) {
-  QStringList args = {"estimate"};
-  for (const auto& a : estimate_args) args << QString::fromStdString(a);
-  args << "--format"
-       << "json";
-  QProcess p;
-  p.start(MOESIM_CLI_PATH, args);
-  CliResult r;
-  if (!p.waitForFinished(60000)) return r;
-  r.exit_code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.stdout_text = p.readAllStandardOutput();
-  r.stderr_line = QString::fromUtf8(p.readAllStandardError()).trimmed();
-  return r;
-}
-
-// The value at a dotted path of a nested JSON object; undefined when absent.
-QJsonValue at_path(const QJsonObject& root, const QString& path) {
-  QJsonValue node = root;
-  for (const QString& key : path.split('.')) {
-    if (!node.isObject()) return QJsonValue(QJsonValue::Undefined);
-    node = node.toObject().value(key);
-  }
-  return node;
-}
-
-bool close_relative(double a, double b, double rel) {
-  return std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b));
-}
 
 struct Comparison {
   QSet<QString> compared;  // paths whose shown value equals the CLI's
@@ -75,25 +45,7 @@ Comparison compare_with_cli(const MainWindow& window, const QJsonObject& cli) {
     const QVariant shown = label->property("value");
     if (!path.contains('.') || !shown.isValid()) continue;
     const QJsonValue expected = at_path(cli, path);
-    bool same = false;
-    switch (shown.typeId()) {
-      case QMetaType::Bool:
-        same = expected.isBool() && expected.toBool() == shown.toBool();
-        break;
-      case QMetaType::LongLong:
-        // An integer in the report is an integer in the JSON (no ".0"), compared exactly.
-        same = expected.isDouble() &&
-               expected.toInteger(std::numeric_limits<qint64>::min()) == shown.toLongLong();
-        break;
-      case QMetaType::Double:
-        same = expected.isDouble() && close_relative(shown.toDouble(), expected.toDouble(), 1e-12);
-        break;
-      case QMetaType::QString:
-        same = expected.isString() && expected.toString() == shown.toString();
-        break;
-      default:
-        break;
-    }
+    const bool same = same_value(shown, expected);
     if (same) {
       c.compared.insert(path);
     } else {
@@ -176,7 +128,7 @@ class MainWindowTest : public QObject {
     const std::vector<std::string> args = {"--model",   "mixtral-8x7b", "--cluster", "dgx-h100",
                                            "--devices", "64",           "--tokens",  "1T"};
     QCOMPARE(moesim::gui::cli_arguments(window_->request()), args);
-    const CliResult cli = run_cli(args);
+    const CliResult cli = run_cli("estimate", args);
     QCOMPARE(cli.exit_code, 0);
     const QJsonObject report = parse_report(cli);
     QVERIFY(!report.isEmpty());
@@ -219,7 +171,7 @@ class MainWindowTest : public QObject {
                                            "--global-batch", "512",
                                            "--tokens",       "1T"};
     QCOMPARE(moesim::gui::cli_arguments(window_->request()), args);
-    const CliResult cli = run_cli(args);
+    const CliResult cli = run_cli("estimate", args);
     QCOMPARE(cli.exit_code, 0);
     const QJsonObject report = parse_report(cli);
     QVERIFY(!report.isEmpty());
@@ -242,7 +194,7 @@ class MainWindowTest : public QObject {
     window_->set_manual_layout(l);
     window_->recompute_now();
 
-    const CliResult cli = run_cli(moesim::gui::cli_arguments(window_->request()));
+    const CliResult cli = run_cli("estimate", moesim::gui::cli_arguments(window_->request()));
     QCOMPARE(cli.exit_code, 2);
     QVERIFY(cli.stderr_line.startsWith("error: "));
     QCOMPARE(window_->error_text(), cli.stderr_line);

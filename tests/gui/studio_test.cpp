@@ -27,59 +27,16 @@
 
 #include "gui/main_window.hpp"
 #include "io/study_io.hpp"
+#include "tests/gui/gui_test_support.hpp"
 
 using moesim::gui::MainWindow;
+using moesim::gui::test::at_path;
+using moesim::gui::test::CliResult;
+using moesim::gui::test::png_is_blank;
+using moesim::gui::test::run_cli;
+using moesim::gui::test::same_value;
 
 namespace {
-
-struct CliResult {
-  int exit_code = -1;
-  QJsonObject json;
-  QString stderr_line;
-};
-
-CliResult run_cli(const char* verb, const std::vector<std::string>& verb_args) {
-  QStringList args = {verb};
-  for (const auto& a : verb_args) args << QString::fromStdString(a);
-  args << "--format"
-       << "json";
-  QProcess p;
-  p.start(MOESIM_CLI_PATH, args);
-  CliResult r;
-  if (!p.waitForFinished(60000)) return r;
-  r.exit_code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
-  r.json = QJsonDocument::fromJson(p.readAllStandardOutput()).object();
-  r.stderr_line = QString::fromUtf8(p.readAllStandardError()).trimmed();
-  return r;
-}
-
-QJsonValue at_path(const QJsonObject& root, const QString& path) {
-  QJsonValue node = root;
-  for (const QString& key : path.split('.')) {
-    if (!node.isObject()) return QJsonValue(QJsonValue::Undefined);
-    node = node.toObject().value(key);
-  }
-  return node;
-}
-
-bool same_value(const QVariant& shown, const QJsonValue& expected) {
-  switch (shown.typeId()) {
-    case QMetaType::Bool:
-      return expected.isBool() && expected.toBool() == shown.toBool();
-    case QMetaType::LongLong:
-      return expected.isDouble() &&
-             expected.toInteger(std::numeric_limits<qint64>::min()) == shown.toLongLong();
-    case QMetaType::Double: {
-      const double a = shown.toDouble(), b = expected.toDouble();
-      return expected.isDouble() &&
-             std::fabs(a - b) <= 1e-12 * std::max(std::fabs(a), std::fabs(b));
-    }
-    case QMetaType::QString:
-      return expected.isString() && expected.toString() == shown.toString();
-    default:
-      return false;
-  }
-}
 
 // Every value label (a QLabel named by a dotted report path, raw value in "value") against
 // the CLI report; returns the mismatches and counts the compared labels.
@@ -96,15 +53,6 @@ QStringList compare_with_cli(const MainWindow& window, const QJsonObject& cli, i
       mismatches << path + ": shown " + shown.toString();
   }
   return mismatches;
-}
-
-bool png_is_blank(const QString& path) {
-  const QImage image(path);
-  if (image.isNull()) return true;
-  std::set<QRgb> colors;
-  for (int y = 0; y < image.height(); y += 7)
-    for (int x = 0; x < image.width(); x += 7) colors.insert(image.pixel(x, y));
-  return colors.size() < 4;
 }
 
 QByteArray read_all(const QString& path) {
