@@ -42,6 +42,18 @@
 namespace moesim::gui {
 namespace {
 
+// Adds `series` to `chart` on a bottom x axis and a left y axis, attached to both.
+void add_xy_series(QChart* chart, std::initializer_list<QXYSeries*> series, QAbstractAxis* x,
+                   QAbstractAxis* y) {
+  for (auto* s : series) chart->addSeries(s);
+  chart->addAxis(x, Qt::AlignBottom);
+  chart->addAxis(y, Qt::AlignLeft);
+  for (auto* s : series) {
+    s->attachAxis(x);
+    s->attachAxis(y);
+  }
+}
+
 const QColor kScenarioColors[] = {QColor("#1f4e8c"), QColor("#e8833a"), QColor("#6b8e23"),
                                   QColor("#c94f7c")};
 constexpr int kMaxPinned = 4;
@@ -133,8 +145,6 @@ QWidget* MainWindow::build_loss_tab() {
   loss_current_->setName("Current configuration");
   loss_current_->setMarkerSize(14);
   loss_current_->setColor(QColor("#cf222e"));
-  for (auto* s : std::initializer_list<QXYSeries*>{loss_line_, loss_points_, loss_current_})
-    loss_chart->addSeries(s);
   loss_x_ = new QLogValueAxis;
   loss_x_->setBase(2);
   loss_x_->setLabelFormat("%g");
@@ -142,12 +152,7 @@ QWidget* MainWindow::build_loss_tab() {
   loss_x_->setTitleText("Routed experts per MoE layer (count, log scale)");
   loss_y_ = new QValueAxis;
   loss_y_->setTitleText("Predicted final loss (nats/token)");
-  loss_chart->addAxis(loss_x_, Qt::AlignBottom);
-  loss_chart->addAxis(loss_y_, Qt::AlignLeft);
-  for (auto* s : std::initializer_list<QXYSeries*>{loss_line_, loss_points_, loss_current_}) {
-    s->attachAxis(loss_x_);
-    s->attachAxis(loss_y_);
-  }
+  add_xy_series(loss_chart, {loss_line_, loss_points_, loss_current_}, loss_x_, loss_y_);
   loss_chart->legend()->setAlignment(Qt::AlignBottom);
   column->addWidget(with_export(make_chart_view(loss_chart, "loss_experts_chart", 320)), 1);
   loss_status_ = new QLabel;
@@ -170,8 +175,6 @@ QWidget* MainWindow::build_loss_tab() {
   plan_current_->setName("Current configuration");
   plan_current_->setMarkerSize(14);
   plan_current_->setColor(QColor("#cf222e"));
-  for (auto* s : std::initializer_list<QXYSeries*>{plan_all_, plan_front_, plan_current_})
-    plan_chart->addSeries(s);
   plan_x_ = new QLogValueAxis;
   plan_x_->setBase(2);
   plan_x_->setLabelFormat("%.0f");
@@ -179,12 +182,7 @@ QWidget* MainWindow::build_loss_tab() {
   plan_x_->setTitleText("Training cost (USD, log scale)");
   plan_y_ = new QValueAxis;
   plan_y_->setTitleText("Predicted final loss (nats/token)");
-  plan_chart->addAxis(plan_x_, Qt::AlignBottom);
-  plan_chart->addAxis(plan_y_, Qt::AlignLeft);
-  for (auto* s : std::initializer_list<QXYSeries*>{plan_all_, plan_front_, plan_current_}) {
-    s->attachAxis(plan_x_);
-    s->attachAxis(plan_y_);
-  }
+  add_xy_series(plan_chart, {plan_all_, plan_front_, plan_current_}, plan_x_, plan_y_);
   plan_chart->legend()->setAlignment(Qt::AlignBottom);
   column->addWidget(with_export(make_chart_view(plan_chart, "pareto_chart", 320)), 1);
   plan_status_ = new QLabel;
