@@ -1,5 +1,7 @@
 #include "gui/analysis.hpp"
 
+#include "io/sweep_spec.hpp"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -134,21 +136,10 @@ const std::vector<std::string>& sweep_axis_keys() {
 std::vector<double> axis_values(const SweepAxisChoice& a) {
   if (!(a.from > 0) || !(a.to >= a.from) || !std::isfinite(a.to))
     throw std::invalid_argument("the range must go from a positive value up to 'to'");
-  std::vector<double> v;
-  if (a.times > 1) {
-    for (double x = a.from; x <= a.to * (1 + 1e-12); x *= a.times) {
-      v.push_back(x);
-      if (v.size() > 4096) break;
-    }
-  } else {
-    if (!(a.step > 0)) throw std::invalid_argument("the step must be positive");
-    for (std::int64_t i = 0;; ++i) {
-      const double x = a.from + static_cast<double>(i) * a.step;
-      if (x > a.to * (1 + 1e-12)) break;
-      v.push_back(x);
-      if (v.size() > 4096) break;
-    }
-  }
+  const bool geometric = a.times > 1;
+  if (!geometric && !(a.step > 0)) throw std::invalid_argument("the step must be positive");
+  const std::vector<double> v =
+      io::range_values(a.from, a.to, geometric, geometric ? a.times : a.step, "sweep", a.key);
   if (v.empty() || v.size() > 4096)
     throw std::invalid_argument("a sweep axis holds 1 to 4096 values");
   return v;

@@ -75,31 +75,11 @@ std::vector<ReportValue> expand_range(const ojson& r, const std::string& source,
   const double k = range_number(r, by, source, path);
   const bool integral = r.at("from").is_number_integer() && r.at(by).is_number_integer();
   std::vector<ReportValue> out;
-  auto push = [&](double v) {
-    if (out.size() >= kMaxAxisValues) throw InputError(source, path, "more than 1000000 values");
-    if (integral) {
+  for (double v : range_values(from, to, times, k, source, path)) {
+    if (integral)
       out.push_back(static_cast<std::int64_t>(std::llround(v)));
-    } else {
-      // 15 significant digits drop the rounding of the repeated products and sums
-      // (1e21 * 10 * 10 is 9.999999999999999e+22, 0.1 + 0.2 is 0.30000000000000004).
-      char text[32];
-      std::snprintf(text, sizeof text, "%.15g", v);
-      out.push_back(std::strtod(text, nullptr));
-    }
-  };
-  const double eps = 1e-9 * std::max({std::fabs(from), std::fabs(to), 1.0});
-  if (times) {
-    if (!(from > 0)) throw InputError(source, path + ".from", "must be positive with 'times'");
-    if (!(k > 1)) throw InputError(source, path + ".times", "must be greater than 1");
-    if (to < from) throw InputError(source, path + ".to", "must be at least 'from'");
-    for (double v = from; v <= to + eps; v *= k) push(v);
-  } else {
-    if (k == 0) throw InputError(source, path + ".step", "must not be 0");
-    if ((to - from) * k < 0) throw InputError(source, path + ".step", "goes away from 'to'");
-    const double n = std::floor((to - from) / k + 1e-9);
-    if (n + 1 > static_cast<double>(kMaxAxisValues))
-      throw InputError(source, path, "more than 1000000 values");
-    for (std::int64_t i = 0; i <= static_cast<std::int64_t>(n); ++i) push(from + i * k);
+    else
+      out.push_back(v);
   }
   return out;
 }
@@ -497,6 +477,34 @@ std::set<std::int64_t> resume_sweep_output(const std::string& path, const std::s
     done.insert(point);
   }
   return done;
+}
+
+std::vector<double> range_values(double from, double to, bool geometric, double by,
+                                 const std::string& source, const std::string& path) {
+  std::vector<double> out;
+  auto push = [&](double v) {
+    if (out.size() >= kMaxAxisValues) throw InputError(source, path, "more than 1000000 values");
+    // 15 significant digits drop the rounding of the repeated products and sums
+    // (1e21 * 10 * 10 is 9.999999999999999e+22, 0.1 + 0.2 is 0.30000000000000004).
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", v);
+    out.push_back(std::strtod(text, nullptr));
+  };
+  const double eps = 1e-9 * std::max({std::fabs(from), std::fabs(to), 1.0});
+  if (geometric) {
+    if (!(from > 0)) throw InputError(source, path + ".from", "must be positive with 'times'");
+    if (!(by > 1)) throw InputError(source, path + ".times", "must be greater than 1");
+    if (to < from) throw InputError(source, path + ".to", "must be at least 'from'");
+    for (double v = from; v <= to + eps; v *= by) push(v);
+  } else {
+    if (by == 0) throw InputError(source, path + ".step", "must not be 0");
+    if ((to - from) * by < 0) throw InputError(source, path + ".step", "goes away from 'to'");
+    const double n = std::floor((to - from) / by + 1e-9);
+    if (n + 1 > static_cast<double>(kMaxAxisValues))
+      throw InputError(source, path, "more than 1000000 values");
+    for (std::int64_t i = 0; i <= static_cast<std::int64_t>(n); ++i) push(from + i * by);
+  }
+  return out;
 }
 
 }  // namespace moesim::io

@@ -91,4 +91,11 @@ std::string render_sweep_row(const SweepSpec& spec, const SweepRow& row, SweepFo
 std::set<std::int64_t> resume_sweep_output(const std::string& path, const std::string& header,
                                            SweepFormat format, std::int64_t count);
 
+// The values of a range from `from` up to `to` inclusive: from, from*by, ... when
+// `geometric`, else from, from+by, ...; the rules of a spec's range object (CLI.md), each
+// broken one an InputError naming `source` and `path`. At most 1,000,000 values, each
+// rounded to 15 significant digits.
+std::vector<double> range_values(double from, double to, bool geometric, double by,
+                                 const std::string& source, const std::string& path);
+
 }  // namespace moesim::io
