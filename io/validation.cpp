@@ -16,10 +16,13 @@ std::vector<ThroughputRow> narayanan_table1_rows() {
   return narayanan_table1_rows([](hw::Accelerator&) {});
 }
 
-std::vector<ThroughputRow> narayanan_table1_rows(
-    const std::function<void(hw::Accelerator&)>& adjust) {
+namespace {
+
+// Each case through the step model; the error against whichever figure the source gives.
+std::vector<ThroughputRow> evaluate_cases(const std::vector<sim::ThroughputCase>& cases,
+                                          const std::function<void(hw::Accelerator&)>& adjust) {
   std::vector<ThroughputRow> rows;
-  for (const sim::ThroughputCase& c : sim::narayanan_table1_cases()) {
+  for (const sim::ThroughputCase& c : cases) {
     const model::ModelSpec spec = load_model(c.model);
     hw::ClusterSpec cluster = load_cluster(c.cluster, static_cast<int>(c.devices));
     adjust(cluster.accelerator);
@@ -28,10 +31,35 @@ std::vector<ThroughputRow> narayanan_table1_rows(
     r.input = c;
     r.step = step_model.evaluate(c.layout);
     r.predicted_flops_per_device = r.step.achieved_flops_per_device;
-    r.relative_error = r.predicted_flops_per_device / c.measured_flops_per_device - 1;
+    r.relative_error = c.measured_step_s > 0
+                           ? c.measured_step_s / r.step.step_s - 1
+                           : r.predicted_flops_per_device / c.measured_flops_per_device - 1;
     rows.push_back(r);
   }
   return rows;
+}
+
+}  // namespace
+
+std::vector<ThroughputRow> narayanan_table1_rows(
+    const std::function<void(hw::Accelerator&)>& adjust) {
+  return evaluate_cases(sim::narayanan_table1_cases(), adjust);
+}
+
+std::vector<ThroughputRow> korthikanti_table5_rows() {
+  return evaluate_cases(sim::korthikanti_table5_cases(), [](hw::Accelerator&) {});
+}
+
+double narayanan_implied_step_s(const sim::ThroughputCase& c) {
+  const model::ModelSpec spec = load_model(c.model);
+  const double B = static_cast<double>(c.layout.global_batch);
+  const double s = static_cast<double>(spec.seq_len);
+  const double l = static_cast<double>(spec.layers);
+  const double h = static_cast<double>(spec.d_model);
+  const double V = static_cast<double>(spec.vocab);
+  // Narayanan et al. 2021 Eq. 3: F = 96 B s l h^2 (1 + s/(6h) + V/(16 l h)).
+  const double flops = 96 * B * s * l * h * h * (1 + s / (6 * h) + V / (16 * l * h));
+  return flops / (c.measured_flops_per_device * static_cast<double>(c.devices));
 }
 
 std::string render_validation_markdown() {
@@ -74,11 +102,25 @@ std::string render_validation_markdown() {
                 "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n", 100 * mean,
                 rows.size(), outside);
   o << buf;
+  const auto kor = korthikanti_table5_rows();
+  double full_lo = 1e300, full_hi = 0;
+  for (const auto& r : kor) {
+    if (r.input.layout.recompute != sim::Recompute::full) continue;
+    full_lo = std::min(full_lo, std::fabs(r.relative_error));
+    full_hi = std::max(full_hi, std::fabs(r.relative_error));
+  }
   if (outside > 0 || mean > 0.05) {
-    o << "\n**Not yet within the tolerance.** Every row over-predicts. The GEMM curve is not the\n"
-      << "likely cause: at the best shape of the MAMF search (next section) it predicts *less*\n"
-      << "than today's A100 reaches. The accelerator presets are deliberately not fitted to this\n"
-      << "table, which would make it no test. The acceptance test\n"
+    std::snprintf(buf, sizeof buf, "%.0f-%.0f%%", std::floor(100 * full_lo),
+                  std::ceil(100 * full_hi));
+    const std::string full_range = buf;
+    o << "\n**Not yet within the tolerance.** Every row over-predicts. Two findings locate the\n"
+      << "gap (next sections): the GEMM curve predicts *less* than today's A100 reaches at the\n"
+      << "best MAMF shape, and the same model is within " << full_range
+      << " of the 2022 full-recompute\nruns of "
+      << "Korthikanti et al., whose two configurations shared with this table ran 8-9% faster\n"
+      << "than here a year earlier. Most of the gap is the 2021 software, for which this table\n"
+      << "is the only measurement. The accelerator presets are deliberately not fitted to it,\n"
+      << "which would make it no test. The acceptance test\n"
       << "(tests/sim/narayanan_known_failing_test.cpp) runs under CTest's WILL_FAIL until it "
          "passes.\n";
   }
@@ -125,6 +167,78 @@ std::string render_validation_markdown() {
     const double n = alt.empty() ? 1.0 : static_cast<double>(alt.size());
     std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %+.1f%% | %+.1f%% | %zu |\n", w.name,
                   100 * total / n, 100 * lo, 100 * hi, out);
+    o << buf;
+  }
+
+  o << "\n## Step model: Korthikanti et al. 2022, Table 5 (GPT on DGX A100, 2022 software)\n\n"
+    << "Iteration times of four GPT models, one data-parallel replica each, tensor parallel 8,\n"
+    << "with full recompute (`full`) and with sequence parallelism plus selective recompute\n"
+    << "(`sp+sel`), from the same Selene DGX A100 nodes a year after Table 1. Configurations\n"
+    << "from the paper's Table 3 (micro-batch and interleaving as Calculon's validation inputs\n"
+    << "transcribe them). Error is the throughput error, measured / predicted time - 1. A\n"
+    << "cross-check of the step model, not an acceptance test of the issue: its tolerance is\n"
+    << "the same 10% per row the issue sets for Table 1.\n\n"
+    << "| model | mode | p | V | GPUs | batch | micro | measured s | predicted s | error | "
+       "exposed comm s |\n"
+    << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  double kor_sum = 0;
+  std::size_t kor_outside = 0;
+  for (const auto& r : kor) {
+    const auto& l = r.input.layout;
+    std::snprintf(buf, sizeof buf,
+                  "| %s | %s | %lld | %d | %lld | %lld | %lld | %.2f | %.2f | %+.1f%% | %.2f |\n",
+                  r.input.model.c_str(), l.recompute == sim::Recompute::full ? "full" : "sp+sel",
+                  static_cast<long long>(l.pp), l.schedule.virtual_stages,
+                  static_cast<long long>(r.input.devices), static_cast<long long>(l.global_batch),
+                  static_cast<long long>(l.micro_batch), r.input.measured_step_s, r.step.step_s,
+                  100 * r.relative_error, r.step.breakdown.exposed_communication_s);
+    o << buf;
+    kor_sum += std::fabs(r.relative_error);
+    kor_outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
+  }
+  std::snprintf(
+      buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n",
+      kor.empty() ? 0.0 : 100 * kor_sum / static_cast<double>(kor.size()), kor.size(), kor_outside);
+  o << buf;
+
+  // The configurations both papers ran: what a year of Megatron-LM changed.
+  o << "\n**Same work per replica, a year apart.** Two configurations appear in both papers\n"
+    << "(model, t, p, V, micro-batch and micro-batches per replica). Table 1's TFLOP/s per GPU\n"
+    << "becomes a step time by Eq. 3; its extra data-parallel replicas add an all-reduce, which\n"
+    << "the model prices and which is taken off before comparing the software.\n\n"
+    << "| model | p | V | 2021 step s (Table 1) | replicas | model's dp all-reduce s | 2022 step s "
+       "(Table 5) | 2021 slower by | model vs 2022 | model vs 2021 |\n"
+    << "|---|---|---|---|---|---|---|---|---|---|\n";
+  double slower_lo = 1e300, slower_hi = -1e300;
+  for (const auto& n : rows) {
+    for (const auto& k : kor) {
+      const auto& a = n.input.layout;
+      const auto& b = k.input.layout;
+      if (n.input.model != k.input.model || b.recompute != sim::Recompute::full || a.pp != b.pp ||
+          a.tp != b.tp || a.micro_batch != b.micro_batch ||
+          a.schedule.virtual_stages != b.schedule.virtual_stages ||
+          a.micro_batches() != b.micro_batches())
+        continue;
+      const double t2021 = narayanan_implied_step_s(n.input);
+      const double dp_s = n.step.breakdown.dp_exposed_s;
+      const double slower = (t2021 - dp_s) / k.input.measured_step_s - 1;
+      slower_lo = std::min(slower_lo, slower);
+      slower_hi = std::max(slower_hi, slower);
+      std::snprintf(
+          buf, sizeof buf,
+          "| %s | %lld | %d | %.1f | %lld | %.2f | %.2f | %+.1f%% | %+.1f%% | %+.1f%% |\n",
+          n.input.model.c_str(), static_cast<long long>(a.pp), a.schedule.virtual_stages, t2021,
+          static_cast<long long>(a.dp), dp_s, k.input.measured_step_s, 100 * slower,
+          100 * k.relative_error, 100 * n.relative_error);
+      o << buf;
+    }
+  }
+  if (slower_hi >= slower_lo) {
+    std::snprintf(buf, sizeof buf,
+                  "\nThe 2021 software took %.0f-%.0f%% longer for the same work. An efficiency "
+                  "calibration\nthat matched one table would miss the other by about that much; "
+                  "the presets are fitted\nto neither.\n",
+                  100 * slower_lo, 100 * slower_hi);
     o << buf;
   }
 

@@ -16,6 +16,7 @@ struct ThroughputCase {
   Layout layout;
   StepOptions options;
   double measured_flops_per_device = 0;  // achieved FLOP/s per device, as published
+  double measured_step_s = 0;            // iteration time, where the source gives it instead
   std::string source;
 };
 
@@ -24,5 +25,10 @@ struct ThroughputCase {
 // examples/sc21/run_table_1.sh); full ("uniform") recompute, no sequence parallelism and no
 // FlashAttention (neither existed in 2021).
 std::vector<ThroughputCase> narayanan_table1_cases();
+
+// Korthikanti et al. 2022 (2205.05198) Table 5: iteration time of four GPT models on DGX
+// A100 with 2022 Megatron-LM, each with full recompute (no sequence parallelism) and with
+// sequence parallelism plus selective recompute. Configurations from its Table 3.
+std::vector<ThroughputCase> korthikanti_table5_cases();
 
 }  // namespace moesim::sim

@@ -80,11 +80,12 @@ TEST(ClusterPresets, EveryPresetBuildsAndCostsFinite) {
 }
 
 TEST(ClusterPresets, NvlinkEfficienciesComeFromNcclsProtocolOverhead) {
-  // 0.80 on NVLink 4 and 5 (nccl-tests #149, #212); A100 0.767 (#149: ~230 of 300 GB/s).
+  // 0.80 on NVLink 4 and 5 (nccl-tests #149, #212); A100 0.667 (#149: ~200 of 300 GB/s
+  // measured at 1 GiB, a calibration).
   EXPECT_DOUBLE_EQ(io::load_cluster("dgx-h100").scale_up.link.efficiency, 0.8);
   EXPECT_DOUBLE_EQ(io::load_cluster("h800").scale_up.link.efficiency, 0.8);
   EXPECT_DOUBLE_EQ(io::load_cluster("gb200-nvl72").scale_up.link.efficiency, 0.8);
-  EXPECT_DOUBLE_EQ(io::load_cluster("dgx-a100").scale_up.link.efficiency, 0.767);
+  EXPECT_DOUBLE_EQ(io::load_cluster("dgx-a100").scale_up.link.efficiency, 0.667);
   EXPECT_EQ(io::load_cluster("dgx-a100").scale_up.switch_reduction_efficiency, 0);
 }
 

@@ -3,10 +3,10 @@
 // each figure's source; `moesim validate` prints the same rows into docs/validation.md.
 //
 // Parameters are set from cited statements, not fitted to these rows: NVLink efficiency
-// 0.80 (NCCL's ~20% protocol overhead, nccl-tests #149/#212), A100 0.767 (the maintainer's
-// "~230 GB/s" in #149), InfiniBand 0.96 (HDR, nccl-tests #119). The one parameter taken
-// from a row (the NVLS in-switch efficiency, from 8x H100's ~480 GB/s) is marked
-// `calibration` and only checked to reproduce its figure.
+// 0.80 (NCCL's ~20% protocol overhead, nccl-tests #149/#212), InfiniBand 0.96 (HDR,
+// nccl-tests #119). The two parameters taken from a row (the NVLS in-switch efficiency, from
+// 8x H100's ~480 GB/s, and A100's NVLink 3 efficiency 0.667, from 8x A100's ~200 GB/s at
+// 1 GiB in #149) are marked `calibration` and only checked to reproduce their figures.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -62,6 +62,8 @@ const std::vector<Row>& rows() {
       {"megatron-310b", "Narayanan et al. 2021 Table 1", {310.1 * B, 0.1 * B}, {}},
       {"megatron-530b", "Narayanan et al. 2021 Table 1", {529.6 * B, 0.1 * B}, {}},
       {"megatron-1t", "Narayanan et al. 2021 Table 1", {1008.0 * B, 0.1 * B}, {}},
+      {"megatron-22b", "Korthikanti et al. 2022 Table 3", {22 * B, 1 * B}, {}},
+      {"megatron-175b", "Korthikanti et al. 2022 Table 3", {175 * B, 1 * B}, {}},
       {"mixtral-8x7b", "Jiang et al. 2024", {46.7 * B, 0.1 * B}, Published{12.9 * B, 0.1 * B}},
       {"mixtral-8x22b", "Mistral model card", {141 * B, 1 * B}, Published{39 * B, 1 * B}},
       {"switch-base-128", "Fedus et al. 2021 Table 9", {7 * B, 1 * B}, {}},

@@ -1,10 +1,11 @@
 // Known-failing acceptance (CTest WILL_FAIL, label `known-failing`): the analytic step
 // model against Narayanan et al. 2021 (2104.04473) Table 1 with the tolerances,
 // every row within 10% and the mean absolute error within 5%. Today every row over-predicts
-// (docs/validation.md: +8% to +20%, mean 15.8%). The GEMM curve sits below the best matmul
-// rate measured on an A100 today (MAMF cross-check, docs/validation.md), so the gap lies in
-// what the 2021 software did around the GEMMs; the sensitivity table there shows what it
-// would take. The presets are not tuned to this table, which would make it no test. CTest
+// (docs/validation.md: +6% to +20%, mean 14.2%). The same model is 4-7% fast on the
+// full-recompute runs of Korthikanti et al. 2022, and the two configurations both papers ran
+// took 8-9% longer in 2021 than in 2022 on the same work (docs/validation.md), so most of the
+// gap is the 2021 software. The presets are not tuned to this table, which would make it no
+// test. CTest
 // reports these tests as passing while they fail, and as failing the day they pass: then
 // remove WILL_FAIL (tests/CMakeLists.txt) and close the gap in docs/validation.md. Do not
 // loosen the tolerances.
@@ -50,6 +51,25 @@ TEST(StepNarayananTable1, MeanAbsoluteErrorWithinFivePercent) {
   }
   const double mean = sum / static_cast<double>(rows.size());
   EXPECT_LE(mean, kMeanTolerance) << "mean absolute error " << 100 * mean << "%\n" << table;
+}
+
+}  // namespace
+}  // namespace moesim::io
+
+namespace moesim::io {
+namespace {
+
+// Korthikanti et al. 2022 Table 5 with sequence parallelism and selective recompute: every
+// row within 10%, as the full-recompute rows are (tests/sim/step_validation_test.cpp). Today
+// the model is 6-13% fast on these (docs/validation.md); the per-layer savings of sequence
+// parallelism and selective recompute come out larger in the model than measured.
+TEST(StepKorthikantiTable5, SequenceParallelSelectiveRowsWithinTenPercent) {
+  for (const ThroughputRow& r : korthikanti_table5_rows()) {
+    if (r.input.layout.recompute != sim::Recompute::selective) continue;
+    EXPECT_LE(std::fabs(r.relative_error), kRowTolerance)
+        << r.input.model << ": predicted " << r.step.step_s << " s, measured "
+        << r.input.measured_step_s << " s";
+  }
 }
 
 }  // namespace

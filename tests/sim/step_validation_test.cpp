@@ -44,3 +44,44 @@ TEST(StepNarayananTable1, CasesAreThePublishedRows) {
 
 }  // namespace
 }  // namespace moesim::io
+
+namespace moesim::io {
+namespace {
+
+// Korthikanti et al. 2022 (2205.05198) Table 5: iteration times on DGX A100 with 2022
+// Megatron-LM, a second system-level check of the same step model (docs/validation.md).
+// Tolerance: the per-row 10% for Table 1, applied to the throughput error.
+
+TEST(StepKorthikantiTable5, CasesAreThePublishedRuns) {
+  const auto rows = korthikanti_table5_rows();
+  ASSERT_EQ(rows.size(), 8u);
+  // Table 5, full recompute then sequence parallelism + selective recompute, per model.
+  const double seconds[] = {1.42, 1.10, 18.13, 13.75, 49.05, 37.83, 94.42, 71.49};
+  const int gpus[] = {8, 8, 64, 64, 280, 280, 512, 512};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const sim::ThroughputCase& c = rows[i].input;
+    EXPECT_DOUBLE_EQ(c.measured_step_s, seconds[i]) << c.model;
+    EXPECT_EQ(c.devices, gpus[i]) << c.model;
+    EXPECT_EQ(c.layout.devices(), c.devices) << c.model;
+    EXPECT_EQ(c.layout.tp, 8) << c.model;
+    EXPECT_EQ(c.layout.dp, 1) << c.model;
+    const bool selective = i % 2 == 1;
+    EXPECT_EQ(c.layout.recompute, selective ? sim::Recompute::selective : sim::Recompute::full);
+    EXPECT_EQ(c.layout.sp(), selective) << c.model;
+    EXPECT_DOUBLE_EQ(rows[i].relative_error, c.measured_step_s / rows[i].step.step_s - 1);
+  }
+}
+
+// The full-recompute runs (the mode of Table 1): each within 10%.
+TEST(StepKorthikantiTable5, FullRecomputeRowsWithinTenPercent) {
+  for (const ThroughputRow& r : korthikanti_table5_rows()) {
+    if (r.input.layout.recompute != sim::Recompute::full) continue;
+    EXPECT_TRUE(std::isfinite(r.relative_error)) << r.input.model;
+    EXPECT_LE(std::fabs(r.relative_error), kRowTolerance)
+        << r.input.model << ": predicted " << r.step.step_s << " s, measured "
+        << r.input.measured_step_s << " s";
+  }
+}
+
+}  // namespace
+}  // namespace moesim::io
