@@ -1,5 +1,6 @@
 #include "model/laws/optimal.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -98,6 +99,22 @@ double joint_total_params(double params_active, double experts) {
   return 2 * d * kJointVocab + (4 + 9 * experts) * d * d * d / kAspect;
 }
 
+double joint_max_active_params(double params_total, double experts) {
+  // Ludziejewski et al. 2025 App. B: N_total = 2 d V + (4 + 9E) n d^2 with n = d / 64 grows
+  // with d; solve it for d by bisection, then N_act = 2 d V + 13 n d^2.
+  auto total = [&](double d) {
+    return 2 * d * kJointVocab + (4 + 9 * experts) * d * d * d / kAspect;
+  };
+  if (!(params_total > 0)) return 0;
+  double lo = 0, hi = 1;
+  while (total(hi) < params_total) hi *= 2;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (total(mid) <= params_total ? lo : hi) = mid;
+  }
+  return 2 * lo * kJointVocab + 13 * lo * lo * lo / kAspect;
+}
+
 ComputeOptimal compute_optimal(const Law& law, double flops, const OptimalOptions& options) {
   if (!supports_compute_optimal(law.form))
     throw std::invalid_argument(std::string("the ") + to_string(law.form) +
@@ -181,21 +198,44 @@ ComputeOptimal compute_optimal(const Law& law, double flops, const OptimalOption
       o.notes.push_back(
           "C = 6 N_act D, N_act with embeddings (Ludziejewski et al. 2025 App. B); params_total "
           "assumes d_model = 64 n_blocks and V = 50257 (docs/laws.md)");
+      const std::optional<double> cap = options.max_params_total;
+      if (cap && !(*cap > 0))
+        throw std::invalid_argument("compute_optimal: max_params_total must be positive");
+      if (cap)
+        o.notes.push_back("memory cap: N_total <= " + short_number(*cap) +
+                          " (App. B's family, as params_total)");
       double best = std::numeric_limits<double>::max();
+      bool capped = false;
       const std::vector<double> grid = powers_of_two(max_e);
       for (double e : grid) {
         auto f = [&](double x) {
           const double n = std::exp(x);
           return finite_or_max(predict(law.form, c, {n, flops / (6 * n), e, 1}));
         };
-        const double n = std::exp(golden_min(f, lo, hi));
+        // The loss is convex in log N_act, so under the cap the optimum is the unconstrained
+        // one or the cap itself; golden-section on the capped interval finds either.
+        double top = hi;
+        if (cap) {
+          const double n_max = joint_max_active_params(*cap, e);
+          if (!(n_max > std::exp(lo))) continue;  // not even the smallest model fits
+          top = std::min(hi, std::log(n_max));
+        }
+        const double x = golden_min(f, lo, top);
+        const double n = std::exp(x);
         const double l = f(std::log(n));
         if (l < best) {
           best = l;
           o.params = n;
           o.experts = e;
+          capped = cap && top < hi && x > top - 1e-6;
         }
       }
+      if (cap && best == std::numeric_limits<double>::max())
+        throw std::invalid_argument("compute_optimal: no model fits max_params_total = " +
+                                    short_number(*cap));
+      if (capped)
+        o.warnings.push_back("the memory cap binds: N_total is at max_params_total (" +
+                             short_number(*cap) + ")");
       o.tokens = flops / (6 * o.params);
       o.params_active = o.params;
       o.params_total = joint_total_params(o.params, o.experts);

@@ -14,6 +14,11 @@ struct OptimalOptions {
   // Joint law: experts searched over powers of two up to this (default: the law's fitted
   // maximum, else 64).
   std::optional<double> max_experts;
+  // Joint law: a memory cap on the total parameters N_total (App. B's family, as
+  // joint_total_params counts them). Ludziejewski et al. 2025 choose E under a memory budget:
+  // without one the joint law's loss at fixed compute falls with every E (docs/laws.md).
+  // Ignored by the other forms.
+  std::optional<double> max_params_total;
   // Krajewski laws: granularity searched over powers of two up to this (default 64).
   std::optional<double> max_granularity;
   // Chinchilla form: search numerically instead of the closed form (to test one by the other).
@@ -62,5 +67,8 @@ double krajewski_active_params(double params, double expansion_rate);
 // Ludziejewski et al. 2025 App. B family (V = 50257, embeddings counted): N_total from N_act
 // and E with d_model = 64 n_blocks (docs/laws.md: the aspect ratio is moesim's assumption).
 double joint_total_params(double params_active, double experts);
+// The inverse at fixed E: the largest N_act whose N_total is at most `params_total` (0 when
+// not even the embeddings fit). Same family and assumptions as joint_total_params.
+double joint_max_active_params(double params_total, double experts);
 
 }  // namespace moesim::model::laws

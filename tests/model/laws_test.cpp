@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "model/laws/law.hpp"
 #include "model/laws/optimal.hpp"
@@ -261,6 +262,81 @@ TEST(Optimal, JointTotalParamsInvertsItsFamily) {
   const double active = 2 * d * v + 13 * n * d * d;
   EXPECT_NEAR(joint_total_params(active, 8), 2 * d * v + (4 + 9 * 8) * n * d * d, 1);
   EXPECT_NEAR(joint_total_params(active, 1), active, 1);
+}
+
+TEST(Optimal, JointMaxActiveParamsInvertsTotalParams) {
+  for (double e : {1.0, 8.0, 256.0})
+    for (double total : {1e9, 1e11, 1e13})
+      EXPECT_NEAR(joint_total_params(joint_max_active_params(total, e), e) / total, 1, 1e-9);
+  EXPECT_EQ(joint_max_active_params(0, 8), 0);
+}
+
+// FLOP budgets of the issue's sweep (issue #5): 1e19 to 1e25.
+std::vector<double> budget_sweep() {
+  std::vector<double> out;
+  for (double c = 1e19; c <= 1.01e25; c *= 10) out.push_back(c);
+  return out;
+}
+
+TEST(Optimal, JointLossAtFixedComputeFallsWithEveryExpertDoubling) {
+  // Ludziejewski et al. 2025 with C = 6 N_act D: E costs no FLOPs, and at every budget of the
+  // sweep the compute-optimal loss falls with each doubling of E up to 4096, by less and
+  // less (Ehat saturates at E_max). So the law has no finite compute-optimal E: E* is
+  // whatever cap the search has, at every budget (docs/laws.md, "Optimal expert count").
+  const Law law = joint();
+  for (double c : budget_sweep()) {
+    double previous = 0, previous_gain = 0;
+    for (double e = 1; e <= 4096; e *= 2) {
+      OptimalOptions o;
+      o.max_experts = e;
+      const ComputeOptimal r = compute_optimal(law, c, o);
+      EXPECT_EQ(r.experts, e) << c;
+      if (e > 1) {
+        const double gain = previous - r.loss;
+        EXPECT_GT(gain, 0) << "C " << c << " E " << e;
+        // Diminishing past E = 64 at every budget (Ehat -> E_max = 290); below, Ehat's
+        // offset makes the gain per doubling rise first.
+        if (e >= 128) {
+          EXPECT_LT(gain, previous_gain) << "C " << c << " E " << e;
+        }
+        previous_gain = gain;
+      }
+      previous = r.loss;
+    }
+  }
+}
+
+// E* under a memory cap M on N_total, searched over E = 1, 2, 4, ... 4096.
+double capped_optimal_experts(const Law& law, double flops, double max_total) {
+  OptimalOptions o;
+  o.max_experts = 4096;
+  o.max_params_total = max_total;
+  const ComputeOptimal r = compute_optimal(law, flops, o);
+  EXPECT_LE(r.params_total, max_total * (1 + 1e-9));
+  return r.experts;
+}
+
+TEST(Optimal, JointOptimalExpertsUnderAMemoryCapFallWithComputeAndGrowWithMemory) {
+  // Ludziejewski et al. 2025 choose E under a memory budget (N_total) and a compute budget.
+  // With the cap M fixed, more compute buys more active parameters, leaving room for fewer
+  // experts: E* does not grow along the FLOP sweep and ends lower than it starts. With the
+  // compute fixed, more memory admits more experts: E* does not fall with M and ends higher.
+  // Caps: 1e10 to 1e12 total parameters (one 8 x 80 GB node holds 3.2e11 in bf16).
+  const Law law = joint();
+  for (double m : {1e10, 1e11, 1e12}) {
+    std::vector<double> e_star;
+    for (double c : budget_sweep()) e_star.push_back(capped_optimal_experts(law, c, m));
+    for (std::size_t i = 1; i < e_star.size(); ++i)
+      EXPECT_LE(e_star[i], e_star[i - 1]) << "M " << m << " budget step " << i;
+    EXPECT_LT(e_star.back(), e_star.front()) << "M " << m;
+  }
+  for (double c : {1e21, 1e23}) {
+    std::vector<double> e_star;
+    for (double m = 1e9; m <= 1.01e14; m *= 10) e_star.push_back(capped_optimal_experts(law, c, m));
+    for (std::size_t i = 1; i < e_star.size(); ++i)
+      EXPECT_GE(e_star[i], e_star[i - 1]) << "C " << c << " memory step " << i;
+    EXPECT_GT(e_star.back(), e_star.front()) << "C " << c;
+  }
 }
 
 TEST(Optimal, ClarkHasNoComputeOptimum) {
