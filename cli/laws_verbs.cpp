@@ -98,7 +98,7 @@ const char* kLossUsage =
     "usage: moesim loss --law NAME|FILE (--model NAME|FILE | --params N [--experts E]\n"
     "                   [--granularity G]) [--tokens D] [--coef NAME=VALUE]... [--format F]\n"
     "       moesim loss --law NAME|FILE --optimal --flops C [--max-experts E]\n"
-    "                   [--max-granularity G] [--format F]\n\n"
+    "                   [--max-params-total N] [--max-granularity G] [--format F]\n\n"
     "Laws: kaplan, chinchilla, chinchilla-replication, clark (needs --coef or a law file),\n"
     "krajewski-e64, krajewski-e16, krajewski-dense, joint; see docs/laws.md. --params is N as\n"
     "the law counts it (chinchilla: all parameters, kaplan and krajewski: non-embedding,\n"
@@ -132,6 +132,8 @@ po::options_description loss_options() {
       "optimal", po::bool_switch(), "the compute-optimal model at --flops")(
       "flops", po::value<std::string>(), "training compute C in FLOPs (5.76e23)")(
       "max-experts", po::value<std::string>(), "--optimal, joint: largest expert count searched")(
+      "max-params-total", po::value<std::string>(),
+      "--optimal, joint: memory cap on total parameters (1T, 5e11)")(
       "max-granularity", po::value<std::string>(),
       "--optimal, krajewski: largest granularity searched (default 64)")(
       "format", po::value<std::string>()->default_value("table"), "table|json|csv");
@@ -173,12 +175,29 @@ LossAnswer answer_loss(const po::variables_map& vm) {
     if (has(vm, "max-experts")) options.max_experts = number_flag(vm, "max-experts", 1, false);
     if (has(vm, "max-granularity"))
       options.max_granularity = number_flag(vm, "max-granularity", 1, false);
-    a.opt = laws::compute_optimal(law, flops, options);
+    if (has(vm, "max-params-total")) {
+      if (law.form != laws::Form::joint)
+        throw io::InputError("--max-params-total", law.name,
+                             "applies to the joint law only (the others have no expert count)");
+      const double cap = count_flag(vm, "max-params-total");
+      if (!(cap >= 1e6) || cap > 1e16)
+        throw io::InputError("--max-params-total", text_of(vm, "max-params-total"),
+                             "must be between 1e6 and 1e16 parameters");
+      options.max_params_total = cap;
+    }
+    try {
+      a.opt = laws::compute_optimal(law, flops, options);
+    } catch (const std::invalid_argument&) {
+      if (!options.max_params_total) throw;
+      throw io::InputError("--max-params-total", text_of(vm, "max-params-total"),
+                           "is too small: not even the embeddings of the smallest model fit");
+    }
     a.optimal = true;
     require_finite(law, {a.opt.loss, a.opt.params, a.opt.params_total, a.opt.tokens});
     return a;
   }
-  forbid(vm, {"flops", "max-experts", "max-granularity"}, "applies with --optimal only");
+  forbid(vm, {"flops", "max-experts", "max-params-total", "max-granularity"},
+         "applies with --optimal only");
 
   const bool by_model = has(vm, "model");
   if (by_model == has(vm, "params"))

@@ -183,4 +183,30 @@ TEST(Cli, OtherVerbsAnswerInJson) {
                      "--op");
 }
 
+// The joint law's memory cap: a larger cap allows more experts (Ludziejewski et al. 2025
+// choose E under a memory budget; docs/laws.md), the cap binds, and bad caps exit 2.
+TEST(Cli, JointOptimalUnderAMemoryCapGrowsExpertsWithTheCap) {
+  auto experts_at = [](const std::string& cap) {
+    const CliRun r = moesim(
+        "loss --law joint --optimal --flops 1e22 --max-experts 4096 "
+        "--max-params-total " +
+        cap + " --format json");
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("the memory cap binds"), std::string::npos) << r.out;
+    const auto at = r.out.find("\"experts\": ");
+    EXPECT_NE(at, std::string::npos) << r.out;
+    return at == std::string::npos ? 0.0 : std::stod(r.out.substr(at + 11));
+  };
+  const double small = experts_at("10B"), mid = experts_at("100B"), large = experts_at("1T");
+  EXPECT_LE(small, mid);
+  EXPECT_LE(mid, large);
+  EXPECT_LT(small, large);
+  expect_input_error("loss --law joint --optimal --flops 1e22 --max-params-total 1e3",
+                     "--max-params-total");
+  expect_input_error("loss --law chinchilla --optimal --flops 1e22 --max-params-total 1e9",
+                     "--max-params-total");
+  expect_input_error("loss --law joint --params 1e9 --tokens 1e11 --max-params-total 1e9",
+                     "--max-params-total");
+}
+
 }  // namespace
