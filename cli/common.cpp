@@ -72,6 +72,9 @@ po::options_description step_options() {
       "true|false: hide expert all-to-alls behind another micro-batch (DeepSeek-V3)")(
       "overlap-grad-reduce", po::value<std::string>(), "true|false (default true)")(
       "overlap-param-gather", po::value<std::string>(), "true|false (default true)")(
+      "grad-accumulation-fusion", po::value<std::string>(),
+      "true|false: weight-gradient GEMMs add into the fp32 gradients (default true); false "
+      "adds them after every micro-batch (Megatron-LM 2021)")(
       "tp-overlap", po::value<std::string>(), "fraction of tp communication hidden (default 0)")(
       "pue", po::value<std::string>(), "data-centre PUE for energy (default 1.1)");
   return o;
@@ -209,6 +212,8 @@ sim::StepOptions read_step_options(const po::variables_map& vm) {
     o.overlap.dp_grad_reduce = parse_bool_flag(vm, "overlap-grad-reduce");
   if (has(vm, "overlap-param-gather"))
     o.overlap.dp_param_gather = parse_bool_flag(vm, "overlap-param-gather");
+  if (has(vm, "grad-accumulation-fusion"))
+    o.fused_grad_accumulation = parse_bool_flag(vm, "grad-accumulation-fusion");
   if (has(vm, "tp-overlap")) {
     const std::string s = vm["tp-overlap"].as<std::string>();
     double f = -1;

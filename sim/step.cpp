@@ -307,6 +307,8 @@ StepResult StepModel::evaluate(const Layout& layout) const {
       if (spec_.tied_embeddings && p > 1) head_params += totals_.params_input_embedding;
       sd.dense_params += head_params / c.t + totals_.params_final_norm;
     }
+    if (!options_.fused_grad_accumulation)
+      comp.bwd += grad_accumulation_time_s(acc, sd.dense_params + sd.expert_params);
     const double compute = comp.fwd + comp.bwd + comp.recompute;
     const double tp_exposed =
         tp_s * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0));
@@ -483,6 +485,14 @@ PhaseTimes head_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
   head += memory(c, c.T * Vr * kFp32 * 3);
   head.recompute = 0;  // the head is not recomputed
   return phase(head);
+}
+
+double grad_accumulation_time_s(const hw::Accelerator& acc, double params) {
+  // Megatron-LM 2021's DDP hook `main_grad.add_(grad)` after every micro-batch's backward:
+  // read the bf16/fp16 gradient and the fp32 buffer, write the buffer (2 + 4 + 4 bytes per
+  // parameter; the read-modify-write that gradient-accumulation fusion removes, NVIDIA/
+  // Megatron-LM #6943).
+  return params > 0 ? hw::memory_time_s(acc, params * (kBf16 + 2 * kFp32)) : 0;
 }
 
 }  // namespace moesim::sim

@@ -51,6 +51,11 @@ struct OverlapPolicy {
 
 struct StepOptions {
   OverlapPolicy overlap;
+  // Weight gradients summed into the fp32 main-grad buffer by the weight-gradient GEMM itself
+  // (Megatron-LM's gradient_accumulation_fusion, the default since late 2021) or by a
+  // separate elementwise add after every micro-batch's backward (Megatron-LM 2021's DDP hook
+  // `main_grad.add_(grad)`; frameworks without the fusion). docs/step_model.md.
+  bool fused_grad_accumulation = true;
   double pue = 1.1;                  // data-centre power usage effectiveness
   double idle_power_fraction = 0.3;  // device idle power as a share of TDP when idle_w unset
 };

@@ -37,5 +37,8 @@ PhaseTimes embedding_time(const model::ModelSpec& spec, const hw::Accelerator& a
                           const Layout& layout);
 PhaseTimes head_time(const model::ModelSpec& spec, const hw::Accelerator& acc,
                      const Layout& layout);
+// Unfused gradient accumulation (StepOptions::fused_grad_accumulation false): one micro-batch's
+// add of the weight gradients of `params` local parameters into the fp32 main-grad buffer.
+double grad_accumulation_time_s(const hw::Accelerator& acc, double params);
 
 }  // namespace moesim::sim

@@ -435,6 +435,15 @@ void Run::build_templates() {
         seg(Seg::grad_bucket, l, 0, bwd);
       }
       if (vs == 0) compute(embed_.bwd_s, bwd, -1);
+      if (!step_opt_.fused_grad_accumulation) {
+        // Unfused: the chunk's gradients added into the fp32 buffer (sim/step.cpp prices the
+        // stage's in one add; the chunks' adds sum to it).
+        double params = 0;
+        for (int l : layers)
+          params += dense_params_[static_cast<std::size_t>(l)] +
+                    expert_params_[static_cast<std::size_t>(l)];
+        compute(grad_accumulation_time_s(cluster_.accelerator, params), bwd, -1);
+      }
       if (vs > 0) seg(Seg::pp_send, -1, 0, bwd);
     }
   // Operation orders per stage: 1F1B, or Megatron's interleaved order (groups of p
