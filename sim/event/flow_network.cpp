@@ -1,9 +1,9 @@
 #include "sim/event/flow_network.hpp"
 
 #include <algorithm>
-#include <queue>
+#include <cmath>
+#include <span>
 #include <stdexcept>
-#include <tuple>
 
 namespace moesim::sim::event {
 namespace {
@@ -14,15 +14,16 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // unfrozen entity runs at the common level x; link l saturates at x = rem_l / weight_l,
 // rem_l its capacity less what frozen entities use, weight_l the unfrozen coefficients'
 // sum. The lowest such level (or the lowest cap) freezes the entities there. `path_of(f)`
-// gives entity f's links, `coef_of(f, i)` the coefficient of its i-th link.
+// gives entity f's links, `coef_of(f, i)` the coefficient of its i-th link. `top` is the
+// highest finite rate of entities solved outside this call (for the fallback at the end).
 template <class PathOf, class CoefOf>
 void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, CoefOf&& coef_of,
-          const std::vector<double>& caps, std::vector<double>& rates, Scratch& s) {
+          const std::vector<double>& caps, std::vector<double>& rates, Scratch& s, double top = 0) {
   rates.assign(n, 0.0);
   s.frozen.assign(n, 0);
   s.touched.clear();
   for (std::size_t f = 0; f < n; ++f) {
-    const auto& p = path_of(f);
+    const std::span<const int> p = path_of(f);
     for (std::size_t i = 0; i < p.size(); ++i) {
       const auto u = static_cast<std::size_t>(p[i]);
       if (s.count[u]++ == 0) {
@@ -49,14 +50,24 @@ void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, 
   // least L = rem / w when L is the lowest level), so heap entries may be stale-low: a
   // popped entry is re-checked and pushed back at its current level if it rose. This keeps
   // the pushes near one per link instead of one per (entity, link) update.
-  using Entry = std::pair<double, int>;  // level, link
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+  // A binary min-heap of (level, link) in s.heap (std::push_heap with std::greater<>).
+  auto& heap = s.heap;
+  heap.clear();
+  const auto heap_push = [&heap](double level, int l) {
+    heap.emplace_back(level, l);
+    std::push_heap(heap.begin(), heap.end(), std::greater<>());
+  };
+  const auto heap_pop = [&heap] {
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    heap.pop_back();
+  };
   for (int l : s.touched) {
     const auto u = static_cast<std::size_t>(l);
-    if (s.weight[u] > 0) heap.emplace(s.rem[u] / s.weight[u], l);
+    if (s.weight[u] > 0) heap_push(s.rem[u] / s.weight[u], l);
   }
   // Caps in ascending order; an entity without a link runs at its cap (infinite if none).
-  std::vector<std::pair<double, int>> capped;
+  auto& capped = s.capped;
+  capped.clear();
   for (std::size_t f = 0; f < n; ++f) {
     const double c = caps.empty() ? kInf : caps[f];
     if (path_of(f).empty() && c == kInf) {
@@ -71,7 +82,7 @@ void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, 
   auto freeze = [&](std::size_t f, double level) {
     s.frozen[f] = 1;
     rates[f] = level;
-    const auto& p = path_of(f);
+    const std::span<const int> p = path_of(f);
     for (std::size_t i = 0; i < p.size(); ++i) {
       const auto u = static_cast<std::size_t>(p[i]);
       const double c = coef_of(f, i);
@@ -82,31 +93,31 @@ void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, 
   };
   for (;;) {
     while (!heap.empty()) {
-      const auto [lv, l] = heap.top();
+      const auto [lv, l] = heap.front();
       const auto u = static_cast<std::size_t>(l);
       if (s.count[u] <= 0 || !(s.weight[u] > 1e-300 * s.rem[u]) || s.weight[u] <= 0) {
-        heap.pop();  // no unfrozen entity left on it
+        heap_pop();  // no unfrozen entity left on it
         continue;
       }
       const double now = s.rem[u] / s.weight[u];
       if (now > lv * (1 + 1e-12) + 1e-300) {
-        heap.pop();
-        heap.emplace(now, l);  // stale: its level rose
+        heap_pop();
+        heap_push(now, l);  // stale: its level rose
         continue;
       }
       break;
     }
     while (next_cap < capped.size() && s.frozen[static_cast<std::size_t>(capped[next_cap].second)])
       ++next_cap;
-    const double link_level = heap.empty() ? kInf : heap.top().first;
+    const double link_level = heap.empty() ? kInf : heap.front().first;
     const double cap_level = next_cap < capped.size() ? capped[next_cap].first : kInf;
     if (link_level == kInf && cap_level == kInf) break;
     if (cap_level <= link_level) {
       freeze(static_cast<std::size_t>(capped[next_cap].second), cap_level);
       continue;
     }
-    const auto [level_raw, l] = heap.top();
-    heap.pop();
+    const auto [level_raw, l] = heap.front();
+    heap_pop();
     const double level = std::max(0.0, level_raw);
     const auto ul = static_cast<std::size_t>(l);
     // Every unfrozen entity crossing the bottleneck runs at this level.
@@ -117,7 +128,6 @@ void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, 
   }
   // Entities left unfrozen (only links whose weight cancelled to nothing in floating
   // point): the highest level reached, or their cap.
-  double top = 0;
   for (std::size_t f = 0; f < n; ++f)
     if (s.frozen[f] && rates[f] < kInf) top = std::max(top, rates[f]);
   for (std::size_t f = 0; f < n; ++f)
@@ -130,18 +140,17 @@ void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, 
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
                                   const std::vector<std::vector<int>>& paths,
                                   const std::vector<std::vector<double>>& coefficients,
-                                  const std::vector<double>& caps) {
+                                  const std::vector<double>& caps, Scratch& scratch) {
   const std::size_t L = capacity_Bps.size();
   for (const auto& p : paths)
     for (int l : p)
       if (l < 0 || static_cast<std::size_t>(l) >= L) throw std::out_of_range("flow link id");
+  if (scratch.rem.size() != L) throw std::invalid_argument("max_min_rates: scratch size");
   std::vector<double> rates;
-  Scratch scratch(L);
   std::vector<double> c = caps;
   c.resize(paths.size(), kInf);
   fill(
-      capacity_Bps, paths.size(),
-      [&](std::size_t f) -> const std::vector<int>& { return paths[f]; },
+      capacity_Bps, paths.size(), [&](std::size_t f) { return std::span<const int>(paths[f]); },
       [&](std::size_t f, std::size_t i) { return coefficients.empty() ? 1.0 : coefficients[f][i]; },
       c, rates, scratch);
   // An entity with no link and no cap has nothing to share: rate 0 by this API's contract.
@@ -151,12 +160,57 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
 }
 
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
+                                  const std::vector<std::vector<int>>& paths,
+                                  const std::vector<std::vector<double>>& coefficients,
+                                  const std::vector<double>& caps) {
+  Scratch scratch(capacity_Bps.size());
+  return max_min_rates(capacity_Bps, paths, coefficients, caps, scratch);
+}
+
+std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
                                   const std::vector<std::vector<int>>& paths) {
   return max_min_rates(capacity_Bps, paths, {}, {});
 }
 
 FlowNetwork::FlowNetwork(std::vector<double> capacity_Bps)
-    : capacity_(std::move(capacity_Bps)), scratch_(capacity_.size()) {}
+    : capacity_(std::move(capacity_Bps)),
+      on_link_(capacity_.size()),
+      load_(capacity_.size(), 0.0),
+      hot_pos_(capacity_.size(), -1),
+      scratch_(capacity_.size()) {}
+
+void FlowNetwork::update_hot(int l) {
+  const auto u = static_cast<std::size_t>(l);
+  if (on_link_[u].empty()) load_[u] = 0;  // exactly: no drift left by the running sum
+  // Hot when the entities on it, all at their caps, would exceed its capacity. A cold link
+  // (sum <= capacity) only restates the caps: dropping its constraint leaves the feasible
+  // set, hence the max-min rates, unchanged (Bertsekas & Gallager Sec. 6.5.2: the allocation
+  // is a function of the constraints). Most links sit at exactly their capacity (a coflow's
+  // own bottleneck at rate 1): near that tie the sum is recomputed from the list, free of the
+  // drift of the running sum, and a relative 1e-12 above counts as cold (rates then differ
+  // from the full filling's by rounding only).
+  bool hot = false;
+  if (!on_link_[u].empty()) {
+    double sum = load_[u];
+    const double c = capacity_[u];
+    if (std::abs(sum - c) <= 1e-9 * c) {
+      sum = 0;
+      for (const OnLink& e : on_link_[u]) sum += e.load;
+      load_[u] = sum;
+    }
+    hot = sum > c * (1 + 1e-12);
+  }
+  if (hot && hot_pos_[u] < 0) {
+    hot_pos_[u] = static_cast<int>(hot_.size());
+    hot_.push_back(l);
+  } else if (!hot && hot_pos_[u] >= 0) {
+    const int last = hot_.back();
+    hot_[static_cast<std::size_t>(hot_pos_[u])] = last;
+    hot_pos_[static_cast<std::size_t>(last)] = hot_pos_[u];
+    hot_.pop_back();
+    hot_pos_[u] = -1;
+  }
+}
 
 int FlowNetwork::add(const std::vector<int>* links, double work, std::int64_t owner,
                      const std::vector<double>* coefficients, double cap) {
@@ -167,6 +221,8 @@ int FlowNetwork::add(const std::vector<int>* links, double work, std::int64_t ow
   } else {
     id = static_cast<int>(flows_.size());
     flows_.emplace_back();
+    local_.push_back(-1);
+    mark_.push_back(0);
   }
   Flow& f = flows_[static_cast<std::size_t>(id)];
   f.links = links;
@@ -178,6 +234,21 @@ int FlowNetwork::add(const std::vector<int>* links, double work, std::int64_t ow
   // An entity with no link is limited by nothing but its cap; uncapped, it ends at once.
   f.cap = cap;
   f.owner = owner;
+  for (int l : *links)
+    if (l < 0 || static_cast<std::size_t>(l) >= capacity_.size())
+      throw std::out_of_range("flow link id");
+  if (cap < kInf) {
+    for (std::size_t i = 0; i < links->size(); ++i) {
+      const int l = (*links)[i];
+      const auto u = static_cast<std::size_t>(l);
+      const double c = coefficients ? (*coefficients)[i] : 1.0;
+      on_link_[u].push_back({id, c, c * cap});
+      load_[u] += c * cap;
+      update_hot(l);
+    }
+  } else {
+    ++uncapped_active_;
+  }
   active_.push_back(id);
   ++started_;
   return id;
@@ -198,23 +269,31 @@ void FlowNetwork::advance_to(double time_s) {
 
 void FlowNetwork::solve() {
   ++solves_;
-  caps_.resize(active_.size());
-  for (std::size_t i = 0; i < active_.size(); ++i)
-    caps_[i] = flows_[static_cast<std::size_t>(active_[i])].cap;
-  fill(
-      capacity_, active_.size(),
-      [&](std::size_t i) -> const std::vector<int>& {
-        return *flows_[static_cast<std::size_t>(active_[i])].links;
-      },
-      [&](std::size_t i, std::size_t j) {
-        const auto* c = flows_[static_cast<std::size_t>(active_[i])].coefficients;
-        return c ? (*c)[j] : 1.0;
-      },
-      caps_, rates_, scratch_);
+  if (uncapped_active_ > 0) {
+    // An uncapped entity (a plain flow) is limited by its links alone: every link it crosses
+    // may bind, so the full filling over every entity (per-flow max-min).
+    caps_.resize(active_.size());
+    for (std::size_t i = 0; i < active_.size(); ++i)
+      caps_[i] = flows_[static_cast<std::size_t>(active_[i])].cap;
+    for (int id : active_) filled_pairs_ += flows_[static_cast<std::size_t>(id)].links->size();
+    fill(
+        capacity_, active_.size(),
+        [&](std::size_t i) {
+          return std::span<const int>(*flows_[static_cast<std::size_t>(active_[i])].links);
+        },
+        [&](std::size_t i, std::size_t j) {
+          const auto* c = flows_[static_cast<std::size_t>(active_[i])].coefficients;
+          return c ? (*c)[j] : 1.0;
+        },
+        caps_, rates_, scratch_);
+    for (std::size_t i = 0; i < active_.size(); ++i)
+      flows_[static_cast<std::size_t>(active_[i])].rate = rates_[i];
+  } else {
+    solve_hot();
+  }
   next_finish_s_ = kInf;
-  for (std::size_t i = 0; i < active_.size(); ++i) {
-    Flow& f = flows_[static_cast<std::size_t>(active_[i])];
-    f.rate = rates_[i];
+  for (int id : active_) {
+    const Flow& f = flows_[static_cast<std::size_t>(id)];
     const double left = std::max(0.0, f.remaining);
     double t = kInf;
     if (left <= f.tolerance || f.rate == kInf)
@@ -223,6 +302,61 @@ void FlowNetwork::solve() {
       t = now_s_ + left / f.rate;
     next_finish_s_ = std::min(next_finish_s_, t);
   }
+}
+
+void FlowNetwork::solve_hot() {
+  // The entities on hot links, in start order (the order the full filling sees them in, so
+  // that sums and freezes happen in the same order).
+  ++stamp_;
+  for (int l : hot_)
+    for (const OnLink& e : on_link_[static_cast<std::size_t>(l)])
+      mark_[static_cast<std::size_t>(e.id)] = stamp_;
+  involved_.clear();
+  // Everyone else runs at its cap (no hot link); an uncapped entity here has no link at all.
+  double top = 0;
+  for (int id : active_) {
+    Flow& f = flows_[static_cast<std::size_t>(id)];
+    if (mark_[static_cast<std::size_t>(id)] == stamp_) {
+      local_[static_cast<std::size_t>(id)] = static_cast<int>(involved_.size());
+      involved_.push_back(id);
+      continue;
+    }
+    f.rate = f.cap;
+    if (f.rate < kInf) top = std::max(top, f.rate);
+  }
+  const std::size_t n = involved_.size();
+  // Their hot links and coefficients, entity by entity (CSR).
+  sub_begin_.assign(n + 1, 0);
+  for (int l : hot_)
+    for (const OnLink& e : on_link_[static_cast<std::size_t>(l)])
+      ++sub_begin_[static_cast<std::size_t>(local_[static_cast<std::size_t>(e.id)]) + 1];
+  for (std::size_t k = 0; k < n; ++k) sub_begin_[k + 1] += sub_begin_[k];
+  const auto pairs = static_cast<std::size_t>(sub_begin_[n]);
+  sub_links_.resize(pairs);
+  sub_coef_.resize(pairs);
+  filled_pairs_ += pairs;
+  cursor_.assign(sub_begin_.begin(), sub_begin_.end() - 1);
+  for (int l : hot_)
+    for (const OnLink& e : on_link_[static_cast<std::size_t>(l)]) {
+      const auto k = static_cast<std::size_t>(local_[static_cast<std::size_t>(e.id)]);
+      const auto at = static_cast<std::size_t>(cursor_[k]++);
+      sub_links_[at] = l;
+      sub_coef_[at] = e.coef;
+    }
+  caps_.resize(n);
+  for (std::size_t k = 0; k < n; ++k) caps_[k] = flows_[static_cast<std::size_t>(involved_[k])].cap;
+  fill(
+      capacity_, n,
+      [&](std::size_t k) {
+        return std::span<const int>(sub_links_.data() + sub_begin_[k],
+                                    static_cast<std::size_t>(sub_begin_[k + 1] - sub_begin_[k]));
+      },
+      [&](std::size_t k, std::size_t i) {
+        return sub_coef_[static_cast<std::size_t>(sub_begin_[k]) + i];
+      },
+      caps_, rates_, scratch_, top);
+  for (std::size_t k = 0; k < n; ++k)
+    flows_[static_cast<std::size_t>(involved_[k])].rate = rates_[k];
 }
 
 void FlowNetwork::collect_finished(std::vector<std::int64_t>& owners) {
@@ -236,6 +370,22 @@ void FlowNetwork::collect_finished(std::vector<std::int64_t>& owners) {
     if (done) {
       owners.push_back(f.owner);
       free_.push_back(id);
+      // Off its links: the load it added (the same value, subtracted), and the hot set.
+      if (!(f.cap < kInf)) {
+        --uncapped_active_;
+        continue;
+      }
+      for (int l : *f.links) {
+        auto& list = on_link_[static_cast<std::size_t>(l)];
+        for (std::size_t j = 0; j < list.size(); ++j)
+          if (list[j].id == id) {
+            load_[static_cast<std::size_t>(l)] -= list[j].load;
+            list[j] = list.back();
+            list.pop_back();
+            break;
+          }
+        update_hot(l);
+      }
     } else {
       active_[keep++] = id;
     }

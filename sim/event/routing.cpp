@@ -221,22 +221,25 @@ std::vector<double> sample_expert_loads(const std::vector<double>& p, double tok
     for (std::uint32_t s : small) prob[s] = 1;  // rounding leftovers
   }
   const auto n = static_cast<std::int64_t>(std::min(std::floor(tokens), std::floor(max_sampled)));
-  std::vector<std::uint32_t> picked;
-  picked.reserve(static_cast<std::size_t>(k));
+  // Counts per expert in integers (exact, then scaled once); `taken[e]` holds the number
+  // (i + 1) of the last token that picked e, so "already picked" is one comparison.
+  std::vector<std::int64_t> count(E, 0);
+  std::vector<std::int64_t> taken(E, 0);
   for (std::int64_t i = 0; i < n; ++i) {
-    picked.clear();
     // Successive sampling without replacement: draw from p, redraw experts already picked
     // (the same law as renormalising over the rest).
-    while (static_cast<int>(picked.size()) < k) {
+    for (int picked = 0; picked < k;) {
       const std::uint64_t x = rng.raw();
       const auto col = static_cast<std::uint32_t>(((x >> 32) * E) >> 32);
       const double u = static_cast<double>(x & 0xffffffffu) * 0x1.0p-32;
       const std::uint32_t e = u < prob[col] ? col : alias[col];
-      if (std::find(picked.begin(), picked.end(), e) != picked.end()) continue;
-      picked.push_back(e);
+      if (taken[e] == i + 1) continue;
+      taken[e] = i + 1;
+      ++count[e];
+      ++picked;
     }
-    for (std::uint32_t e : picked) loads[e] += 1;
   }
+  for (std::size_t e = 0; e < E; ++e) loads[e] = static_cast<double>(count[e]);
   const double scale = n > 0 ? tokens / static_cast<double>(n) : 0;
   for (double& x : loads) x *= scale;
   return loads;

@@ -40,6 +40,22 @@ struct Segment {
   double latency_s = 0;  // tp: latency part
 };
 
+// Adds the host seconds of its scope to `total` (setup: expert-load sampling, and routes and
+// flow patterns, built lazily on first use inside the event loop).
+class SetupTimer {
+ public:
+  explicit SetupTimer(double& total) : total_(total), t0_(std::chrono::steady_clock::now()) {}
+  ~SetupTimer() {
+    total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
+  SetupTimer(const SetupTimer&) = delete;
+  SetupTimer& operator=(const SetupTimer&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
 struct OpRef {
   int chunk = 0;
   int mb = 0;
@@ -66,23 +82,43 @@ struct Pattern {
   std::vector<std::vector<int>> position;  // per flow: indices of its links in `links`
 };
 
-// Folds a pattern's flows into one coflow: per link the bytes/s its flows use alone.
-void fold(Pattern& p) {
-  std::map<int, double> use;
+// Folds a pattern's flows into one coflow: per link the bytes/s its flows use alone, links
+// in ascending order. `use` and `position` are per-link buffers (all 0 / -1 on entry and on
+// return), so that folding costs the pattern's flow-links, not the network's links.
+void fold(Pattern& p, std::vector<double>& use, std::vector<int>& position) {
   for (std::size_t f = 0; f < p.routes.size(); ++f)
-    for (std::size_t i = 0; i < p.routes[f]->links.size(); ++i)
-      use[p.routes[f]->links[i]] += p.isolated_Bps[f] * p.routes[f]->fraction[i];
-  std::map<int, int> position;
-  for (const auto& [l, c] : use) {
-    position[l] = static_cast<int>(p.links.size());
-    p.links.push_back(l);
-    p.coefficients.push_back(c);
+    for (std::size_t i = 0; i < p.routes[f]->links.size(); ++i) {
+      const int l = p.routes[f]->links[i];
+      if (position[static_cast<std::size_t>(l)] < 0) {
+        position[static_cast<std::size_t>(l)] = 0;
+        p.links.push_back(l);
+      }
+      use[static_cast<std::size_t>(l)] += p.isolated_Bps[f] * p.routes[f]->fraction[i];
+    }
+  std::sort(p.links.begin(), p.links.end());
+  for (std::size_t k = 0; k < p.links.size(); ++k) {
+    const auto u = static_cast<std::size_t>(p.links[k]);
+    position[u] = static_cast<int>(k);
+    p.coefficients.push_back(use[u]);
   }
   // Where each flow's links sit in the coflow's link list, for weighted coefficients.
   p.position.resize(p.routes.size());
   for (std::size_t f = 0; f < p.routes.size(); ++f)
-    for (int l : p.routes[f]->links) p.position[f].push_back(position[l]);
+    for (int l : p.routes[f]->links) p.position[f].push_back(position[static_cast<std::size_t>(l)]);
+  for (int l : p.links) {
+    use[static_cast<std::size_t>(l)] = 0;
+    position[static_cast<std::size_t>(l)] = -1;
+  }
 }
+
+// Routes of one cluster, shared by the simulations of one simulate_step call (the run and
+// its balanced comparison): Dijkstra's distances per destination (hw::Router) are the
+// largest setup cost at thousands of devices. Route addresses are stable (node-based map).
+struct RouteCache {
+  explicit RouteCache(const hw::Topology& topology) : router(topology) {}
+  hw::Router router;
+  std::unordered_map<std::uint64_t, Route> routes;
+};
 
 struct Instance {
   int pattern = -1;
@@ -134,7 +170,8 @@ struct Rank {
 class Run {
  public:
   Run(const model::ModelSpec& spec, const hw::ClusterSpec& cluster, const ClusterNetwork& network,
-      const Layout& layout, const StepOptions& step_options, const SimulateOptions& options)
+      const Layout& layout, const StepOptions& step_options, const SimulateOptions& options,
+      RouteCache& routes)
       : spec_(spec),
         cluster_(cluster),
         coll_(network.collectives()),
@@ -142,7 +179,8 @@ class Run {
         layout_(layout),
         step_opt_(step_options),
         opt_(options),
-        router_(topo_) {}
+        router_(routes.router),
+        routes_(routes.routes) {}
 
   SimulationResult go();
 
@@ -191,7 +229,7 @@ class Run {
   Layout layout_;
   StepOptions step_opt_;
   SimulateOptions opt_;
-  hw::Router router_;
+  hw::Router& router_;
   Engine engine_;
   std::unique_ptr<FlowNetwork> net_;
 
@@ -221,7 +259,10 @@ class Run {
   double rows_balanced_ = 0;
   // Network state.
   std::vector<double> capacity_Bps_;
-  std::map<std::uint64_t, Route> routes_;
+  std::unordered_map<std::uint64_t, Route>& routes_;
+  std::unique_ptr<Scratch> isolated_scratch_;  // max-min working memory for isolated()
+  std::vector<double> fold_use_;               // per link, for fold()
+  std::vector<int> fold_position_;
   std::map<std::vector<int>, int> pattern_cache_;
   std::deque<Pattern> patterns_;    // a deque: flows point into its patterns
   std::deque<Instance> instances_;  // a deque: references stay valid as it grows
@@ -301,6 +342,7 @@ void Run::build_routing() {
   for (std::size_t j = 0; j < costs_.size(); ++j)
     if (costs_[j].kind == model::LayerKind::moe) moe_index_[j] = n_moe++;
   if (n_moe == 0) return;
+  const SetupTimer timer(stats_.setup_s);
   const auto E = static_cast<std::size_t>(spec_.moe.experts);
   const int k = static_cast<int>(spec_.moe.top_k);
   const double T = static_cast<double>(layout_.micro_batch * spec_.seq_len);
@@ -519,7 +561,8 @@ std::vector<double> Run::isolated(const std::vector<const Route*>& routes) {
     paths.push_back(r->links);
     coefficients.push_back(r->fraction);
   }
-  return max_min_rates(capacity_Bps_, paths, coefficients, {});
+  if (!isolated_scratch_) isolated_scratch_ = std::make_unique<Scratch>(capacity_Bps_.size());
+  return max_min_rates(capacity_Bps_, paths, coefficients, {}, *isolated_scratch_);
 }
 
 double Run::analytic(hw::CollectiveOp op, int size, int stride, double bytes, double* latency) {
@@ -536,6 +579,7 @@ int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
   for (const auto& g : groups) key.insert(key.end(), g.begin(), g.end()), key.push_back(-1);
   auto it = pattern_cache_.find(key);
   if (it != pattern_cache_.end()) return it->second;
+  const SetupTimer timer(stats_.setup_s);
   Pattern p;
   p.members = static_cast<int>(groups.front().size());
   for (const auto& g : groups) {
@@ -549,7 +593,7 @@ int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
     }
   }
   p.isolated_Bps = isolated(p.routes);
-  fold(p);
+  fold(p, fold_use_, fold_position_);
   patterns_.push_back(std::move(p));
   pattern_cache_.emplace(key, static_cast<int>(patterns_.size()) - 1);
   return static_cast<int>(patterns_.size()) - 1;
@@ -563,6 +607,7 @@ int Run::a2a_pattern(const std::vector<std::vector<int>>& groups) {
   for (const auto& g : groups) key.insert(key.end(), g.begin(), g.end()), key.push_back(-1);
   auto it = pattern_cache_.find(key);
   if (it != pattern_cache_.end()) return it->second;
+  const SetupTimer timer(stats_.setup_s);
   Pattern p;
   p.members = static_cast<int>(groups.front().size());
   const auto dom = topo_.domain_of();
@@ -595,7 +640,7 @@ int Run::a2a_pattern(const std::vector<std::vector<int>>& groups) {
     }
   }
   p.isolated_Bps = isolated(p.routes);
-  fold(p);
+  fold(p, fold_use_, fold_position_);
   patterns_.push_back(std::move(p));
   pattern_cache_.emplace(key, static_cast<int>(patterns_.size()) - 1);
   return static_cast<int>(patterns_.size()) - 1;
@@ -1178,6 +1223,8 @@ SimulationResult Run::go() {
   for (std::size_t l = 0; l < capacity_Bps_.size(); ++l)
     capacity_Bps_[l] = topo_.link(static_cast<int>(l)).effective_Bps();
   net_ = std::make_unique<FlowNetwork>(capacity_Bps_);
+  fold_use_.assign(capacity_Bps_.size(), 0.0);
+  fold_position_.assign(capacity_Bps_.size(), -1);
   // Per-flow max-min for small simulations; coflows past that (docs/simulate.md).
   coflows_ = opt_.network == NetworkModel::coflows ||
              (opt_.network == NetworkModel::automatic &&
@@ -1361,13 +1408,14 @@ std::string schedule_reason(const Layout& l) {
 SimulationResult simulate_step(const model::ModelSpec& spec, const hw::ClusterSpec& cluster,
                                const ClusterNetwork& network, const Layout& layout,
                                const StepOptions& step_options, const SimulateOptions& options) {
-  Run run(spec, cluster, network, layout, step_options, options);
+  RouteCache routes(network.collectives().topology());
+  Run run(spec, cluster, network, layout, step_options, options, routes);
   SimulationResult r = run.go();
   if (options.compare_balanced && options.routing.kind != RoutingKind::balanced) {
     SimulateOptions balanced = options;
     balanced.routing = RoutingSpec{};
     balanced.trace = false;
-    Run base(spec, cluster, network, layout, step_options, balanced);
+    Run base(spec, cluster, network, layout, step_options, balanced, routes);
     const SimulationResult b = base.go();
     r.stats.balanced_step_s = b.step.step_s;
     r.stats.slowdown = b.step.step_s > 0 ? r.step.step_s / b.step.step_s : 1;

@@ -45,11 +45,13 @@ struct SimulateOptions {
 };
 
 struct SimulationStats {
-  std::int64_t events = 0;       // events processed by the engine
-  double wall_s = 0;             // host seconds the simulation took
-  double simulated_s = 0;        // simulated seconds (the step)
-  std::int64_t ranks = 0;        // devices simulated task by task (representatives)
-  std::int64_t tasks = 0;        // compute tasks run
+  std::int64_t events = 0;  // events processed by the engine
+  double wall_s = 0;        // host seconds the simulation took
+  double setup_s = 0;       // of which outside the event handling: expert-load sampling, routes
+                            // and flow patterns (built on first use)
+  double simulated_s = 0;   // simulated seconds (the step)
+  std::int64_t ranks = 0;   // devices simulated task by task (representatives)
+  std::int64_t tasks = 0;   // compute tasks run
   std::int64_t collectives = 0;  // collectives run
   std::int64_t flows = 0;        // network flows started
   std::int64_t flow_solves = 0;  // max-min recomputations

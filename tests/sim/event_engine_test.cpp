@@ -2,6 +2,9 @@
 // hand (docs/simulate.md).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+#include <random>
 #include <vector>
 
 #include "sim/event/engine.hpp"
@@ -89,6 +92,102 @@ TEST(FlowNetwork, RatesChangeWhenAFlowEnds) {
   net.collect_finished(done);
   EXPECT_EQ(done, (std::vector<std::int64_t>{2}));
   EXPECT_EQ(net.active(), 0u);
+}
+
+// Only contended links enter FlowNetwork's recomputation. Two coflows of coefficient 5 and
+// cap 1 on a 10 B/s link fill it exactly at their caps (5 + 5 = 10: the link is cold), so
+// both run at 1; a third makes it hot: 5x * 3 = 10, x = 2/3 each; when it ends, back to 1.
+TEST(FlowNetwork, ColdLinksLeaveCoflowsAtTheirCaps) {
+  FlowNetwork net({10.0});
+  const std::vector<int> path{0};
+  const std::vector<double> coef{5.0};
+  const int a = net.add(&path, 1.0, 1, &coef, 1.0);
+  const int b = net.add(&path, 1.0, 2, &coef, 1.0);
+  net.solve();
+  EXPECT_EQ(net.filled_pairs(), 0u);  // nothing contended: no filling at all
+  EXPECT_DOUBLE_EQ(net.rate(a), 1.0);
+  EXPECT_DOUBLE_EQ(net.rate(b), 1.0);
+  const int c = net.add(&path, 0.5, 3, &coef, 1.0);
+  net.solve();
+  EXPECT_DOUBLE_EQ(net.rate(a), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(net.rate(c), 2.0 / 3);
+  net.advance_to(0.75);  // c's 0.5 s-alone of work at 2/3
+  std::vector<std::int64_t> done;
+  net.collect_finished(done);
+  EXPECT_EQ(done, (std::vector<std::int64_t>{3}));
+  net.solve();
+  EXPECT_DOUBLE_EQ(net.rate(a), 1.0);
+  EXPECT_DOUBLE_EQ(net.rate(b), 1.0);
+}
+
+// The hot-link recomputation against the full progressive filling (max_min_rates over every
+// active entity and every link), on random networks through a sequence of starts and ends:
+// dropping a cold link's constraint (sum of coefficient * cap <= capacity) leaves the
+// feasible set, hence the max-min rates, unchanged (Bertsekas & Gallager Sec. 6.5.2), so the
+// two agree to rounding. Half the networks are coflows (caps 1, coefficients up to a link's
+// capacity, many links exactly full at rate 1), half plain flows (no cap: every link hot).
+TEST(FlowNetwork, HotLinkRecomputationMatchesTheFullFilling) {
+  std::mt19937_64 rng(12345);
+  auto uniform = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  for (int trial = 0; trial < 200; ++trial) {
+    const bool coflows = trial % 2 == 0;
+    const int L = 3 + static_cast<int>(rng() % 10);
+    std::vector<double> capacity(static_cast<std::size_t>(L));
+    for (double& c : capacity) c = 1 + std::floor(uniform() * 8);  // small integers: ties
+    const int E = 4 + static_cast<int>(rng() % 20);
+    std::vector<std::vector<int>> paths(static_cast<std::size_t>(E));
+    std::vector<std::vector<double>> coefs(static_cast<std::size_t>(E));
+    for (int e = 0; e < E; ++e)
+      for (int l = 0; l < L; ++l)
+        if (rng() % 3 == 0) {
+          paths[static_cast<std::size_t>(e)].push_back(l);
+          // Coflows: a share of the link alone, often all of it (rate 1 fills it).
+          const double c = coflows ? capacity[static_cast<std::size_t>(l)] *
+                                         (rng() % 2 ? 1.0 : std::floor(1 + uniform() * 4) / 4)
+                                   : 1.0;
+          coefs[static_cast<std::size_t>(e)].push_back(c);
+        }
+    FlowNetwork net(capacity);
+    std::vector<int> id(static_cast<std::size_t>(E), -1);
+    std::vector<int> active;  // entity indices in start order
+    int next = 0;
+    for (int step = 0; step < 3 * E && (next < E || !active.empty()); ++step) {
+      // Start one or two entities, then check the rates, then run to the next end.
+      for (int k = 0; k < 1 + static_cast<int>(rng() % 2) && next < E; ++k, ++next) {
+        const auto u = static_cast<std::size_t>(next);
+        id[u] = net.add(&paths[u], 0.1 + uniform(), next, &coefs[u],
+                        coflows ? 1.0 : std::numeric_limits<double>::infinity());
+        active.push_back(next);
+      }
+      net.solve();
+      std::vector<std::vector<int>> p;
+      std::vector<std::vector<double>> c;
+      std::vector<double> caps;
+      for (int e : active) {
+        p.push_back(paths[static_cast<std::size_t>(e)]);
+        c.push_back(coefs[static_cast<std::size_t>(e)]);
+        caps.push_back(coflows ? 1.0 : std::numeric_limits<double>::infinity());
+      }
+      const auto full = max_min_rates(capacity, p, c, caps);
+      for (std::size_t i = 0; i < active.size(); ++i) {
+        const double got = net.rate(id[static_cast<std::size_t>(active[i])]);
+        const double want =
+            p[i].empty() && !coflows ? std::numeric_limits<double>::infinity() : full[i];
+        if (std::isinf(want)) {
+          EXPECT_TRUE(std::isinf(got));
+        } else {
+          EXPECT_NEAR(got, want, 1e-12 * std::max(1.0, want))
+              << "trial " << trial << " step " << step << " entity " << active[i];
+        }
+      }
+      if (net.next_finish_s() < std::numeric_limits<double>::infinity()) {
+        net.advance_to(net.next_finish_s());
+        std::vector<std::int64_t> done;
+        net.collect_finished(done);
+        for (std::int64_t e : done) std::erase(active, static_cast<int>(e));
+      }
+    }
+  }
 }
 
 }  // namespace
