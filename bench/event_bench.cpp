@@ -26,14 +26,15 @@ double peak_rss_bytes() {
 
 // DeepSeek-V3 on `devices` H800s: pp 16, ep as given, ZeRO-1, the default global batch
 // (about 4 Mi tokens: 1024 sequences), balanced routing unless `zipf`.
-void run(benchmark::State& state, int devices, int ep, sim::event::NetworkModel network,
-         bool zipf) {
+void run(benchmark::State& state, int devices, int ep, sim::event::NetworkModel network, bool zipf,
+         std::int64_t global_batch = 0) {
   const model::ModelSpec spec = io::load_model("deepseek-v3");
   const hw::ClusterSpec cluster = io::load_cluster("h800", devices);
   const sim::ClusterNetwork net(cluster);  // topology built once, outside the timing
   sim::Layout l;
   l.pp = 16, l.dp = devices / 16, l.ep = ep, l.zero = 1;
-  l.global_batch = sim::default_global_batch(spec.seq_len, l.dp, 1);
+  l.global_batch =
+      global_batch > 0 ? global_batch : sim::default_global_batch(spec.seq_len, l.dp, 1);
   sim::event::SimulateOptions opt;
   opt.network = network;
   opt.compare_balanced = false;
@@ -82,6 +83,20 @@ BENCHMARK(BM_DeepSeekV3_Scaling)
     ->Arg(256)
     ->Arg(1024)
     ->Arg(4096)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+
+// Events at a fixed cluster: 1024 H800s (pp 16, ep 64, dp 64), the global batch 256 to 2048
+// sequences, so 4 to 32 micro-batches per replica and events in proportion: the wall time
+// should follow the events (loop_us_per_event flat).
+void BM_DeepSeekV3_1024_Events(benchmark::State& state) {
+  run(state, 1024, 64, sim::event::NetworkModel::coflows, false, state.range(0));
+}
+BENCHMARK(BM_DeepSeekV3_1024_Events)
+    ->Arg(256)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
     ->Unit(benchmark::kSecond)
     ->Iterations(1);
 
