@@ -105,6 +105,11 @@ Estimate estimate(const EstimateInput& input, const std::shared_ptr<const Networ
   if (e.step && e.tokens)
     e.training =
         training_totals(*e.step, e.layout.devices(), *e.tokens, price, input.step_options.pue);
+  if (e.step && !input.step_options.fused_grad_accumulation)
+    e.notes.push_back(
+        "gradient accumulation unfused (--grad-accumulation-fusion false): every micro-batch's "
+        "backward ends with an add of the stage's gradients into the fp32 buffer, 10 bytes per "
+        "parameter (docs/step_model.md)");
   if (e.step && e.step->breakdown.ep_crosses_network)
     e.notes.push_back(
         "expert all-to-all crosses the scale-up domain (ep*tp > devices per domain): it runs on "

@@ -209,4 +209,28 @@ TEST(Cli, JointOptimalUnderAMemoryCapGrowsExpertsWithTheCap) {
                      "--max-params-total");
 }
 
+// Unfused gradient accumulation costs a per-micro-batch add of the gradients into the fp32
+// buffer: slower by at least those bytes at HBM peak, and said in the notes.
+TEST(Cli, UnfusedGradientAccumulationIsSlowerAndNoted) {
+  const std::string base =
+      "estimate --model megatron-1t --cluster dgx-a100 --devices 512 --tp 8 --pp 64 "
+      "--global-batch 512 --micro-batch 1 --recompute full --format json";
+  const CliRun fused = moesim(base);
+  const CliRun unfused = moesim(base + " --grad-accumulation-fusion false");
+  ASSERT_EQ(fused.code, 0) << fused.err;
+  ASSERT_EQ(unfused.code, 0) << unfused.err;
+  auto step_of = [](const std::string& out) {
+    const auto at = out.find("\"step_s\": ");
+    return at == std::string::npos ? 0.0 : std::stod(out.substr(at + 10));
+  };
+  const double t_fused = step_of(fused.out), t_unfused = step_of(unfused.out);
+  EXPECT_GT(t_fused, 0);
+  // The add is memory bound: 512 micro-batches x at least 1.9e9 local parameters (1T / 512
+  // GPUs, the busiest stage holds more) x 10 bytes cannot run faster than HBM's 2.039 TB/s.
+  EXPECT_GT(t_unfused - t_fused, 512 * 1.9e9 * 10 / 2.039e12);
+  EXPECT_EQ(fused.out.find("gradient accumulation unfused"), std::string::npos);
+  EXPECT_NE(unfused.out.find("gradient accumulation unfused"), std::string::npos);
+  expect_input_error(base + " --grad-accumulation-fusion sometimes", "--grad-accumulation-fusion");
+}
+
 }  // namespace
