@@ -1,5 +1,5 @@
 // Collective cost predictions (hardware/collective.hpp); figures in docs/hardware.md.
-//   build/bench/bench_collective_bench --benchmark_repetitions=5 \
+//   build/bench/bench_collective_bench --benchmark_repetitions=5
 //       --benchmark_report_aggregates_only=true
 // Goals: one prediction for a 4096-device group on a built topology under 10 us; the
 // step model's fast path (CollectiveModel::cost on a cached group shape) under 0.5 us.

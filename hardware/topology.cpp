@@ -20,6 +20,9 @@ namespace {
 constexpr double kHopTieBreak_s = 1e-9;
 // Two path lengths closer than this are equal (ECMP candidates).
 constexpr double kEqualCost_s = 1e-12;
+// Router's memory bounds: distance arrays kept, and memoised next hops (ints).
+constexpr std::size_t kMaxKeys = 4096;
+constexpr std::size_t kMaxMemoHops = std::size_t{1} << 24;
 
 std::uint64_t mix(std::uint64_t x) noexcept {
   // splitmix64 finalizer (Steele, Lea and Flood 2014): a cheap, well-spread hash.
@@ -55,6 +58,7 @@ Topology::Topology(const ClusterSpec& spec) : spec_(spec) {
   }
   build_scale_up();
   build_network();
+  build_adjacency();
   domain_of_.resize(spec_.devices);
   leaf_group_of_.resize(spec_.devices);
   for (int d = 0; d < spec_.devices; ++d) {
@@ -312,6 +316,32 @@ void Topology::build_network() {
   }
 }
 
+void Topology::build_adjacency() {
+  const auto n = boost::num_vertices(graph_);
+  out_begin_.assign(n + 1, 0);
+  const std::size_t m = boost::num_edges(graph_);
+  out_target_.reserve(m), out_link_.reserve(m), out_latency_.reserve(m);
+  out_weight_.reserve(m), out_scale_up_.reserve(m);
+  double total = 0, least = std::numeric_limits<double>::infinity();
+  for (std::size_t u = 0; u < n; ++u) {
+    out_begin_[u] = static_cast<int>(out_target_.size());
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, graph_))) {
+      const LinkInfo& l = graph_[e];
+      const double weight = l.latency_s + kHopTieBreak_s;  // as Dijkstra's weight map
+      out_target_.push_back(static_cast<int>(boost::target(e, graph_)));
+      out_link_.push_back(l.id);
+      out_latency_.push_back(l.latency_s);
+      out_weight_.push_back(weight);
+      out_scale_up_.push_back(l.kind == LinkKind::scale_up ? 1 : 0);
+      total += weight;
+      least = std::min(least, weight);
+    }
+  }
+  out_begin_[n] = static_cast<int>(out_target_.size());
+  // A weight above half a unit in the last place of any distance (ulp(1e6) ~ 1.2e-10).
+  monotone_weights_ = std::isfinite(total) && total < 1e6 && least >= kHopTieBreak_s / 2;
+}
+
 std::vector<int> Topology::torus_route(int a, int b) const {
   std::vector<int> path;
   const auto& dims = spec_.scale_up.torus_dims;
@@ -352,6 +382,7 @@ std::vector<int> Topology::route(int a, int b) const {
   if (a == b) return {};
   if (torus() && locations_[a].domain == locations_[b].domain) return torus_route(a, b);
   Router router(*this);
+  router.share_keys_ = false;  // one destination: its own Dijkstra is the cheapest
   return router.route(a, b);
 }
 
@@ -361,20 +392,139 @@ double Topology::path_latency_s(int a, int b) const {
   return t;
 }
 
-const std::vector<double>& Router::distances_to(int b) {
-  if (auto it = cache_.find(b); it != cache_.end()) return it->second;
-  const auto& g = topo_.graph_;
-  std::vector<double> dist(boost::num_vertices(g), std::numeric_limits<double>::infinity());
-  auto weight = boost::make_transform_value_property_map(
-      [](const LinkInfo& l) { return l.latency_s + kHopTieBreak_s; },
-      boost::get(boost::edge_bundle, g));
-  // Links are duplex with equal latency both ways, so distances from b are distances to b.
-  boost::dijkstra_shortest_paths(
-      g, static_cast<TopologyGraph::vertex_descriptor>(b),
-      boost::weight_map(weight).distance_map(
-          boost::make_iterator_property_map(dist.begin(), boost::get(boost::vertex_index, g))));
-  if (cache_.size() > 4096) cache_.clear();
-  return cache_.emplace(b, std::move(dist)).first->second;
+// Exactness of the keys. Dijkstra's distances, as computed in floating point, are the
+// unique solution of d[s] = c, d[v] = min over links u->v of fl(d[u] + w) when adding a
+// weight always grows a distance (monotone_weights_): the minimum over paths of the
+// left-to-right sum of their weights. Any correct Dijkstra therefore yields the same bits
+// as Boost's, and distances from b are bit for bit the minimum over b's out-links b->n of
+// the distances from n started at fl(0 + w) = w (a path back through b is never shorter).
+void Router::clear_keys() {
+  hop_pool_.clear();
+  for (const auto& [source, offset] : key_source_) keys_at_[source].clear();
+  for (auto& d : key_distances_) spare_.push_back(std::move(d));
+  key_source_.clear();
+  key_distances_.clear();
+  ++epoch_;
+}
+
+int Router::key(int source, double offset) {
+  for (const auto& [c, k] : keys_at_[source])
+    if (c == offset) return k;
+  const auto& t = topo_;
+  const auto n = t.vertex_count();
+  std::vector<double> dist;
+  if (!spare_.empty()) {
+    dist = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  dist.assign(n, std::numeric_limits<double>::infinity());
+  if (t.monotone_weights_) {
+    // Dijkstra (1959) with a binary heap and lazy deletion, over the flat out-links.
+    auto later = [](const HeapEntry& x, const HeapEntry& y) { return x.distance > y.distance; };
+    heap_.clear();
+    dist[source] = offset;
+    heap_.push_back({offset, source});
+    while (!heap_.empty()) {
+      std::pop_heap(heap_.begin(), heap_.end(), later);
+      const auto [du, u] = heap_.back();
+      heap_.pop_back();
+      if (du > dist[u]) continue;  // stale entry
+      for (int e = t.out_begin_[u]; e < t.out_begin_[u + 1]; ++e) {
+        const double dv = du + t.out_weight_[e];
+        const int v = t.out_target_[e];
+        if (dv < dist[v]) {
+          dist[v] = dv;
+          heap_.push_back({dv, v});
+          std::push_heap(heap_.begin(), heap_.end(), later);
+        }
+      }
+    }
+  } else {
+    // Weights the argument above does not cover: Boost's Dijkstra from the destination
+    // itself (offset 0; distances_to makes no other keys then).
+    const auto& g = t.graph_;
+    auto weight = boost::make_transform_value_property_map(
+        [](const LinkInfo& l) { return l.latency_s + kHopTieBreak_s; },
+        boost::get(boost::edge_bundle, g));
+    boost::dijkstra_shortest_paths(
+        g, static_cast<TopologyGraph::vertex_descriptor>(source),
+        boost::weight_map(weight)
+            .distance_inf(std::numeric_limits<double>::infinity())  // not DBL_MAX: unreachable
+            .distance_map(boost::make_iterator_property_map(dist.begin(),
+                                                            boost::get(boost::vertex_index, g))));
+  }
+  const int k = static_cast<int>(key_source_.size());
+  key_source_.emplace_back(source, offset);
+  key_distances_.push_back(std::move(dist));
+  keys_at_[source].emplace_back(offset, k);
+  return k;
+}
+
+void Router::distances_to(int b) {
+  const auto& t = topo_;
+  const auto n = t.vertex_count();
+  if (dest_epoch_.size() != n) {
+    dest_epoch_.assign(n, 0);
+    dest_keys_.assign(n, {});
+    keys_at_.assign(n, {});
+    hop_memo_.assign(n, {});
+    hub_.assign(n, -1);
+    for (std::size_t v = 0; v < n; ++v)
+      if (t.out_begin_[v + 1] - t.out_begin_[v] >= 16) hub_[v] = hubs_++;
+  }
+  if (hop_pool_.size() > kMaxMemoHops) clear_keys();
+  if (dest_epoch_[b] != epoch_) {
+    if (key_source_.size() >= kMaxKeys) clear_keys();
+    auto& keys = dest_keys_[b];
+    keys.clear();
+    // Through its neighbours when every one of them has more links than b (they are shared
+    // by other destinations); else from b itself. Links are duplex with equal latency both
+    // ways, so distances from b are distances to b.
+    const int degree = t.out_begin_[b + 1] - t.out_begin_[b];
+    bool through_neighbours = share_keys_ && t.monotone_weights_;
+    for (int e = t.out_begin_[b]; through_neighbours && e < t.out_begin_[b + 1]; ++e) {
+      const int v = t.out_target_[e];
+      through_neighbours = t.out_begin_[v + 1] - t.out_begin_[v] > degree;
+    }
+    if (through_neighbours) {
+      for (int e = t.out_begin_[b]; e < t.out_begin_[b + 1]; ++e) {
+        const int k = key(t.out_target_[e], 0.0 + t.out_weight_[e]);
+        if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+      }
+    } else {
+      keys.push_back(key(b, 0.0));
+    }
+    if (hubs_ > 0) hop_memo_[b].assign(2 * static_cast<std::size_t>(hubs_), -1);
+    dest_epoch_[b] = epoch_;
+  }
+  view_.clear();
+  for (int k : dest_keys_[b]) view_.push_back(key_distances_[k].data());
+  view_destination_ = b;
+}
+
+std::span<const int> Router::next_hops(int u) {
+  const auto& t = topo_;
+  const int hub = hub_[u];
+  int* memo = hub >= 0 ? hop_memo_[view_destination_].data() + 2 * hub : nullptr;
+  if (memo && memo[0] >= 0) return {hop_pool_.data() + memo[0], static_cast<std::size_t>(memo[1])};
+  auto& next = candidates_;
+  next.clear();
+  const double du = distance(u);
+  bool scale_up = false;
+  for (int e = t.out_begin_[u]; e < t.out_begin_[u + 1]; ++e) {
+    const double dv = distance(t.out_target_[e]);
+    if (std::abs(dv + t.out_latency_[e] + kHopTieBreak_s - du) < kEqualCost_s) {
+      next.push_back(t.out_link_[e]);
+      scale_up = scale_up || t.out_scale_up_[e];
+    }
+  }
+  if (scale_up)
+    std::erase_if(next, [&](int id) { return t.links_[id].kind != LinkKind::scale_up; });
+  if (!memo) return next;
+  memo[0] = static_cast<int>(hop_pool_.size());
+  memo[1] = static_cast<int>(next.size());
+  hop_pool_.insert(hop_pool_.end(), next.begin(), next.end());
+  return {hop_pool_.data() + memo[0], next.size()};
 }
 
 const std::vector<int>& Router::route(int a, int b) {
@@ -384,32 +534,20 @@ const std::vector<int>& Router::route(int a, int b) {
     path_ = topo_.torus_route(a, b);
     return path_;
   }
-  const auto& dist = distances_to(b);
-  const auto& g = topo_.graph_;
-  if (!std::isfinite(dist[a])) return path_;  // unreachable: no path (empty)
+  distances_to(b);
+  const auto& t = topo_;
+  if (!std::isfinite(distance(a))) return path_;  // unreachable: no path (empty)
   int u = a;
-  std::vector<int> candidates;
   for (int guard = 0; u != b && guard < 64; ++guard) {
-    candidates.clear();
-    for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
-      const LinkInfo& l = g[e];
-      const int v = static_cast<int>(boost::target(e, g));
-      if (std::abs(dist[v] + l.latency_s + kHopTieBreak_s - dist[u]) < kEqualCost_s)
-        candidates.push_back(l.id);
-    }
+    const std::span<const int> candidates = next_hops(u);
     if (candidates.empty()) break;
-    // Sender-side PXN: prefer an equal-cost scale-up hop over a network hop.
-    if (std::any_of(candidates.begin(), candidates.end(),
-                    [&](int id) { return topo_.links_[id].kind == LinkKind::scale_up; }))
-      std::erase_if(candidates,
-                    [&](int id) { return topo_.links_[id].kind != LinkKind::scale_up; });
     // ECMP: a hash of the flow and the hop picks among equal-cost next hops.
     const std::uint64_t h =
         mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
             (static_cast<std::uint64_t>(u) << 17));
     const int id = candidates[h % candidates.size()];
     path_.push_back(id);
-    u = topo_.ends_[id].second;
+    u = t.ends_[id].second;
   }
   return path_;
 }
@@ -426,50 +564,57 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
     }
     return latency;
   }
-  const auto& dist = distances_to(b);
-  if (!std::isfinite(dist[a])) return 0;
-  const auto& g = topo_.graph_;
+  distances_to(b);
+  const double da = distance(a);
+  if (!std::isfinite(da)) return 0;
+  const auto& t = topo_;
+  const auto n = t.vertex_count();
+  if (amount_.size() != n) {
+    amount_.assign(n, 0);  // zero again after every call: each vertex pushed is reset
+    first_share_.assign(n, 0);
+    share_count_.assign(n, 0);
+  }
   // Push the message down the shortest-path DAG toward b, vertices in order of decreasing
   // distance, splitting evenly among the equal-cost next hops (scale-up hops first, as in
-  // route()).
-  amount_.assign(boost::num_vertices(g), 0);
-  auto farther = [&](int u, int v) { return dist[u] < dist[v]; };
-  std::vector<int> heap = {a};
+  // route()). The work is the DAG's vertices and their links, not the graph.
+  auto farther = [](const HeapEntry& x, const HeapEntry& y) { return x.distance < y.distance; };
+  heap_.clear();
+  heap_.push_back({da, a});
   amount_[a] = 1;
-  std::vector<int> next;
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), farther);
-    const int u = heap.back();
-    heap.pop_back();
+  while (!heap_.empty()) {
+    std::pop_heap(heap_.begin(), heap_.end(), farther);
+    const int u = heap_.back().vertex;
+    heap_.pop_back();
     if (u == b) continue;
-    next.clear();
-    bool scale_up = false;
-    for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
-      const LinkInfo& l = g[e];
-      const int v = static_cast<int>(boost::target(e, g));
-      if (std::abs(dist[v] + l.latency_s + kHopTieBreak_s - dist[u]) < kEqualCost_s) {
-        next.push_back(l.id);
-        scale_up = scale_up || l.kind == LinkKind::scale_up;
-      }
-    }
-    if (scale_up)
-      std::erase_if(next, [&](int id) { return topo_.links_[id].kind != LinkKind::scale_up; });
+    const std::span<const int> next = next_hops(u);
     const double share = amount_[u] / std::max<std::size_t>(1, next.size());
+    first_share_[u] = static_cast<int>(out.size());
+    share_count_[u] = static_cast<int>(next.size());
     for (int id : next) {
       out.emplace_back(id, share);
-      const int v = topo_.ends_[id].second;
+      const int v = t.ends_[id].second;
       if (amount_[v] == 0) {
-        heap.push_back(v);
-        std::push_heap(heap.begin(), heap.end(), farther);
+        heap_.push_back({distance(v), v});
+        std::push_heap(heap_.begin(), heap_.end(), farther);
       }
       amount_[v] += share;
     }
     amount_[u] = 0;
   }
   amount_[b] = 0;
-  // Latency: every equal-cost path has the same length; walk one.
+  // Latency: every equal-cost path has the same length; walk the one route() takes (its
+  // candidates at each vertex are the next hops recorded above).
   double latency = 0;
-  for (int id : route(a, b)) latency += topo_.links_[id].latency_s;
+  int u = a;
+  for (int guard = 0; u != b && guard < 64; ++guard) {
+    if (share_count_[u] == 0) break;
+    const std::uint64_t h =
+        mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
+            (static_cast<std::uint64_t>(u) << 17));
+    const int id = out[first_share_[u] + h % share_count_[u]].first;
+    latency += t.links_[id].latency_s;
+    u = t.ends_[id].second;
+  }
   return latency;
 }
 

@@ -16,10 +16,11 @@
 //
 // Vertices 0 .. devices-1 are the devices, in the cluster's rank order: node-major for
 // switched clusters, and x-fastest (x + X*(y + Y*z)) inside each torus slice.
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/graph/adjacency_list.hpp>
@@ -131,6 +132,7 @@ class Topology {
   void build_scale_up();
   void build_torus(int slice, int first_device, int count);
   void build_network();
+  void build_adjacency();
   std::vector<int> torus_route(int a, int b) const;
 
   ClusterSpec spec_;
@@ -147,9 +149,21 @@ class Topology {
   int devices_per_nic_ = 1;
   double nic_bandwidth_Bps_ = 0;
   int leaf_down_ = 0, leaf_up_ = 0, leaves_ = 0;
+  // Out-links as flat arrays (compressed sparse rows) in Boost's out-edge order, for Router.
+  std::vector<int> out_begin_;                    // by vertex, and one past the last
+  std::vector<int> out_target_, out_link_;        // by out-link
+  std::vector<double> out_latency_, out_weight_;  // latency; Dijkstra weight (+ hop tie-break)
+  std::vector<char> out_scale_up_;
+  // Every weight positive and every path far below 1e6 s, so that adding a link's weight
+  // always grows a distance: what makes Router's exact shortcuts exact (topology.cpp).
+  bool monotone_weights_ = false;
 };
 
-// Routes many messages on one topology, reusing Dijkstra's distances per destination.
+// Routes many messages on one topology. Distances to a destination are the minimum of
+// Dijkstra's distances from a few sources with a start offset ("keys"): the destination
+// itself, or, for a destination whose neighbours all have more links than it has (a GPU under
+// its NVSwitch and leaf), each neighbour n at the link's weight; destinations under the same
+// switches share those. Keys are computed once and kept (up to 4096 of them).
 // Not thread-safe; cheap to create; one per evaluation.
 class Router {
  public:
@@ -163,14 +177,61 @@ class Router {
   double spread(int a, int b, Visit&& visit);
 
  private:
+  friend class Topology;
+  struct HeapEntry {
+    double distance;
+    int vertex;
+  };
   double spread_impl(int a, int b, std::vector<std::pair<int, double>>& out);
+  // Points view_ at the keys of destination b (computing missing ones).
+  void distances_to(int b);
+  // Distance from vertex v to the destination of the last distances_to.
+  double distance(int v) const noexcept {
+    if (v == view_destination_) return 0;
+    switch (view_.size()) {
+      case 1:
+        return view_[0][v];
+      case 2:
+        return std::min(view_[0][v], view_[1][v]);
+      default: {
+        double d = std::numeric_limits<double>::infinity();
+        for (const double* p : view_) d = std::min(d, p[v]);
+        return d;
+      }
+    }
+  }
+  int key(int source, double offset);
+  void clear_keys();
+  // Equal-cost next hops from u toward the destination of the last distances_to, scale-up
+  // links only where there are any (sender-side PXN); memoised per destination at vertices
+  // with many links (switches), whose scan would otherwise dominate a route.
+  std::span<const int> next_hops(int u);
 
-  const std::vector<double>& distances_to(int b);
   const Topology& topo_;
-  std::unordered_map<int, std::vector<double>> cache_;  // destination -> distances
-  std::vector<int> path_;
+  // Keys: (source vertex, start offset) and their distances, by key index.
+  std::vector<std::pair<int, double>> key_source_;
+  std::vector<std::vector<double>> key_distances_;
+  std::vector<std::vector<double>> spare_;                    // storage of cleared keys, for reuse
+  std::vector<std::vector<std::pair<double, int>>> keys_at_;  // by source: (offset, key)
+  // By destination: its keys, valid while dest_epoch_ == epoch_.
+  std::vector<std::vector<int>> dest_keys_;
+  std::vector<std::uint32_t> dest_epoch_;
+  std::uint32_t epoch_ = 1;
+  bool share_keys_ = true;  // false: one Dijkstra from the destination (one-off routes)
+  std::vector<const double*> view_;
+  int view_destination_ = -1;
+  // Scratch, sized once: all zero between calls (amount_), or written before read.
+  std::vector<HeapEntry> heap_;
+  std::vector<int> path_, candidates_;
   std::vector<std::pair<int, double>> shares_;
   std::vector<double> amount_;
+  std::vector<int> first_share_, share_count_;  // by vertex: its next hops in spread's output
+  // Memo of next_hops: hub_ by vertex (index among vertices with 16 or more links, else -1);
+  // by destination, (offset into hop_pool_, count) per hub, -1 while not computed.
+  std::vector<int> hub_;
+  int hubs_ = 0;
+  std::vector<std::vector<int>> hop_memo_;
+  std::vector<int> hop_pool_;
 };
 
 template <class Visit>

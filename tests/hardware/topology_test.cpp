@@ -3,8 +3,15 @@
 // build time at pod scale.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
 #include <set>
+
+#include <boost/graph/dijkstra_shortest_paths.hpp>
+#include <boost/property_map/transform_value_property_map.hpp>
 
 #include "hardware/topology.hpp"
 #include "io/loaders.hpp"
@@ -239,6 +246,119 @@ TEST(FatTree, SharedNicsGetTheirOwnVertices) {
   EXPECT_EQ(t.devices_per_nic(), 4);
   EXPECT_EQ(t.count(NodeKind::nic), 8u);
   EXPECT_EQ(t.location(5).nic, 1);
+}
+
+// The equal-cost split as Router::spread first computed it: Boost's Dijkstra from the
+// destination, a whole-graph amount array, vertices in order of decreasing distance.
+std::vector<std::pair<int, double>> reference_spread(const Topology& t, int a, int b) {
+  const auto& g = t.graph();
+  const auto n = boost::num_vertices(g);
+  std::vector<double> dist(n);
+  auto weight = boost::make_transform_value_property_map(
+      [](const LinkInfo& l) { return l.latency_s + 1e-9; }, boost::get(boost::edge_bundle, g));
+  boost::dijkstra_shortest_paths(g, static_cast<TopologyGraph::vertex_descriptor>(b),
+                                 boost::weight_map(weight)
+                                     .distance_inf(std::numeric_limits<double>::infinity())
+                                     .distance_map(boost::make_iterator_property_map(
+                                         dist.begin(), boost::get(boost::vertex_index, g))));
+  std::vector<std::pair<int, double>> out;
+  if (a == b || !std::isfinite(dist[a])) return out;
+  std::vector<double> amount(n, 0);
+  auto farther = [&](int u, int v) { return dist[u] < dist[v]; };
+  std::vector<int> heap = {a}, next;
+  amount[a] = 1;
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), farther);
+    const int u = heap.back();
+    heap.pop_back();
+    if (u == b) continue;
+    next.clear();
+    bool scale_up = false;
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
+      const LinkInfo& l = g[e];
+      const int v = static_cast<int>(boost::target(e, g));
+      if (std::abs(dist[v] + l.latency_s + 1e-9 - dist[u]) < 1e-12) {
+        next.push_back(l.id);
+        scale_up = scale_up || l.kind == LinkKind::scale_up;
+      }
+    }
+    if (scale_up)
+      std::erase_if(next, [&](int id) { return t.link(id).kind != LinkKind::scale_up; });
+    const double share = amount[u] / std::max<std::size_t>(1, next.size());
+    for (int id : next) {
+      out.emplace_back(id, share);
+      const int v = t.link_target(id);
+      if (amount[v] == 0) {
+        heap.push_back(v);
+        std::push_heap(heap.begin(), heap.end(), farther);
+      }
+      amount[v] += share;
+    }
+    amount[u] = 0;
+  }
+  return out;
+}
+
+TEST(Router, SpreadsExactlyAsAReferenceDijkstraOnRandomClusters) {
+  // Router shares Dijkstra runs between destinations and memoises next hops; its splits,
+  // link order and latencies must be bit for bit those of a plain Dijkstra per destination.
+  std::mt19937_64 rng(7);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  auto latency = [&](double typical) {
+    return pick(0, 1) ? typical : std::uniform_real_distribution<double>(0, 3 * typical)(rng);
+  };
+  for (int trial = 0; trial < 60; ++trial) {
+    ClusterSpec c;
+    c.name = "random";
+    const int kind = pick(0, 2);
+    if (kind == 2) {
+      c = torus(pick(2, 4), pick(1, 4), 1, pick(0, 1) == 1);
+      c.devices *= pick(1, 6);  // whole slices
+      c.scale_up.link.latency_s = latency(1e-6);
+    } else {
+      c = switched(0, pick(1, 8), kind == 0 ? ScaleUpKind::nvswitch : ScaleUpKind::full_mesh,
+                   400e9);
+      c.devices = c.scale_up.devices_per_domain * pick(1, 24) - pick(0, 1);
+      c.devices = std::max(c.devices, 1);
+      c.scale_up.link.latency_s = latency(1e-6);
+    }
+    const int out = pick(0, 2);
+    c.scale_out.kind = out == 0   ? ScaleOutKind::fat_tree
+                       : out == 1 ? ScaleOutKind::rail_optimized_fat_tree
+                                  : ScaleOutKind::dcn;
+    c.scale_out.nics_per_domain = pick(1, std::max(1, c.scale_up.devices_per_domain));
+    c.scale_out.tiers = pick(1, 3);
+    c.scale_out.oversubscription = pick(1, 3);
+    c.scale_out.switch_radix = pick(4, 24);
+    c.scale_out.link = {50e9, latency(2e-6), 0.96};
+    Topology t(c);
+    Router router(t);
+    for (int i = 0; i < 300; ++i) {
+      const int a = pick(0, c.devices - 1), b = pick(0, c.devices - 1);
+      std::vector<std::pair<int, double>> got;
+      const double lat = router.spread(a, b, [&](int id, double f) { got.emplace_back(id, f); });
+      const bool in_slice = t.torus() && t.location(a).domain == t.location(b).domain;
+      if (!in_slice) {
+        EXPECT_EQ(got, reference_spread(t, a, b)) << "trial " << trial;
+      }
+      EXPECT_EQ(lat, t.path_latency_s(a, b)) << "trial " << trial;
+      EXPECT_EQ(router.route(a, b), t.route(a, b)) << "trial " << trial;
+    }
+  }
+}
+
+TEST(Router, UnreachablePairsGetNoRoute) {
+  // Two torus slices and no network between them: no path, no links, no latency.
+  ClusterSpec c = torus(4, 4, 1, true);
+  c.devices = 32;
+  Topology t(c);
+  Router router(t);
+  int links = 0;
+  EXPECT_EQ(router.spread(0, 17, [&](int, double) { ++links; }), 0);
+  EXPECT_EQ(links, 0);
+  EXPECT_TRUE(router.route(0, 17).empty());
+  EXPECT_TRUE(t.route(17, 0).empty());
+  EXPECT_EQ(router.spread(0, 5, [&](int, double) { ++links; }), 2e-6);  // inside the slice
 }
 
 TEST(Build, PodScaleClustersBuildFast) {
