@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <sstream>
 
 #include "hardware/collective_validation.hpp"
@@ -50,6 +51,62 @@ std::vector<ThroughputRow> korthikanti_table5_rows() {
   return evaluate_cases(sim::korthikanti_table5_cases(), [](hw::Accelerator&) {});
 }
 
+namespace {
+
+// Korthikanti's runs prepared once (model, cluster, network); `set(acc, x)` changes the one
+// parameter, searched over lo..hi in steps of 0.01 for the least mean absolute error.
+ParameterFit fit_on_korthikanti(int lo_percent, int hi_percent,
+                                const std::function<void(hw::Accelerator&, double)>& set) {
+  struct Prepared {
+    sim::ThroughputCase c;
+    model::ModelSpec spec;
+    hw::ClusterSpec cluster;
+    std::shared_ptr<const sim::Network> network;
+  };
+  std::vector<Prepared> runs;
+  for (const sim::ThroughputCase& c : sim::korthikanti_table5_cases()) {
+    Prepared p{c, load_model(c.model), load_cluster(c.cluster, static_cast<int>(c.devices)), {}};
+    p.network = sim::make_network(p.cluster);
+    runs.push_back(std::move(p));
+  }
+  ParameterFit best;
+  best.mean_abs_error = 1e300;
+  for (int i = lo_percent; i <= hi_percent; ++i) {
+    const double x = i / 100.0;
+    double sum = 0, worst = 0;
+    for (Prepared& p : runs) {
+      hw::ClusterSpec cluster = p.cluster;
+      set(cluster.accelerator, x);
+      const sim::StepModel step_model(p.spec, cluster, p.network, p.c.options);
+      const double err =
+          std::fabs(p.c.measured_step_s / step_model.evaluate(p.c.layout).step_s - 1);
+      sum += err;
+      worst = std::max(worst, err);
+    }
+    const double mean = runs.empty() ? 0.0 : sum / static_cast<double>(runs.size());
+    if (mean < best.mean_abs_error) best = {x, mean, worst};
+  }
+  return best;
+}
+
+}  // namespace
+
+void uncalibrate_memory(hw::Accelerator& a) {
+  a.memory.max_fraction = hw::MemoryEfficiency{}.max_fraction;
+}
+
+ParameterFit fit_a100_memory_efficiency() {
+  return fit_on_korthikanti(30, 100,
+                            [](hw::Accelerator& a, double x) { a.memory.max_fraction = x; });
+}
+
+ParameterFit fit_a100_gemm_ceiling() {
+  return fit_on_korthikanti(50, 100, [](hw::Accelerator& a, double x) {
+    uncalibrate_memory(a);
+    a.gemm.max_fraction = x;
+  });
+}
+
 double narayanan_implied_step_s(const sim::ThroughputCase& c) {
   const model::ModelSpec spec = load_model(c.model);
   const double B = static_cast<double>(c.layout.global_batch);
@@ -70,12 +127,61 @@ std::string render_validation_markdown() {
     << "compares moesim's prediction with a published measurement; the tests under\n"
     << "tests/*/*_validation_test.cpp (CTest label `validation`) hold the tolerances.\n\n";
 
-  o << "## Step model: Narayanan et al. 2021, Table 1 (GPT on DGX A100)\n\n"
+  // 1. The calibration: Korthikanti et al. 2022 sets the A100's memory-bound efficiency.
+  const ParameterFit fit = fit_a100_memory_efficiency();
+  const double preset_fraction = load_accelerator("a100-80g").memory.max_fraction;
+  o << "## Calibration: A100 memory-bound efficiency on Korthikanti et al. 2022, Table 5\n\n"
+    << "Iteration times of four GPT models on DGX A100 with 2022 Megatron-LM, one data-parallel\n"
+    << "replica each, tensor parallel 8, with full recompute (`full`) and with sequence\n"
+    << "parallelism plus selective recompute (`sp+sel`). Configurations from the paper's\n"
+    << "Table 3 (micro-batch and interleaving as Calculon's validation inputs transcribe them).\n"
+    << "These eight runs set one parameter: the A100 preset's `memory.max_fraction`, the share\n"
+    << "of HBM bandwidth the memory-bound kernels (softmax, dropout, layer norm, GeLU, adds,\n"
+    << "cross-entropy, optimizer) reach, as the value on a 0.01 grid that minimizes the mean\n"
+    << "absolute throughput error (`fit_a100_memory_efficiency`, io/validation.hpp). Every\n"
+    << "other parameter stays as it was, from datasheets and microbenchmarks. These rows are\n"
+    << "therefore *calibration*, not evidence; Table 1 below is held out.\n\n";
+  std::snprintf(buf, sizeof buf,
+                "Fit: %.2f (preset: %.2f; the test StepKorthikantiTable5.A100MemoryEfficiency"
+                "IsTheFit\nkeeps them equal), mean absolute error %.1f%%, largest %.1f%%. It is "
+                "an effective figure:\nit also absorbs whatever memory-bound work the byte counts "
+                "of docs/step_model.md miss.\nThe generic default of the other presets is 0.90, "
+                "a streaming kernel's rate.\n\n",
+                fit.value, preset_fraction, 100 * fit.mean_abs_error, 100 * fit.max_abs_error);
+  o << buf;
+  o << "| model | mode | p | V | GPUs | batch | micro | measured s | predicted s | error | "
+       "exposed comm s |\n"
+    << "|---|---|---|---|---|---|---|---|---|---|---|\n";
+  const auto kor = korthikanti_table5_rows();
+  double kor_sum = 0;
+  std::size_t kor_outside = 0;
+  for (const auto& r : kor) {
+    const auto& l = r.input.layout;
+    std::snprintf(buf, sizeof buf,
+                  "| %s | %s | %lld | %d | %lld | %lld | %lld | %.2f | %.2f | %+.1f%% | %.2f |\n",
+                  r.input.model.c_str(), l.recompute == sim::Recompute::full ? "full" : "sp+sel",
+                  static_cast<long long>(l.pp), l.schedule.virtual_stages,
+                  static_cast<long long>(r.input.devices), static_cast<long long>(l.global_batch),
+                  static_cast<long long>(l.micro_batch), r.input.measured_step_s, r.step.step_s,
+                  100 * r.relative_error, r.step.breakdown.exposed_communication_s);
+    o << buf;
+    kor_sum += std::fabs(r.relative_error);
+    kor_outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
+  }
+  std::snprintf(
+      buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n",
+      kor.empty() ? 0.0 : 100 * kor_sum / static_cast<double>(kor.size()), kor.size(), kor_outside);
+  o << buf;
+
+  // 2. The held-out validation: Narayanan et al. 2021 Table 1.
+  o << "\n## Step model: Narayanan et al. 2021, Table 1 (GPT on DGX A100, held out)\n\n"
     << "Achieved TFLOP/s per GPU counted with Eq. 3 (including the recompute forward pass).\n"
     << "Configuration per row from the paper's launch script (Megatron-LM\n"
     << "examples/sc21/run_table_1.sh): micro-batch, interleaving, full recompute, DDP overlap for\n"
-    << "the first four rows only; no sequence parallelism, no FlashAttention (2021 software).\n"
-    << "Tolerance: each row within 10%, the mean absolute error within 5%.\n\n"
+    << "the first four rows only, no gradient-accumulation fusion for the DDP=local rows (the\n"
+    << "2021 code's hook adds each micro-batch's gradients in a separate pass); no sequence\n"
+    << "parallelism, no FlashAttention (2021 software). Nothing here was fitted to this table.\n"
+    << "Tolerance (the issue's): each row within 10%, the mean absolute error within 5%.\n\n"
     << "| model | t | p | V | GPUs | batch | micro | measured | predicted | error | step s | "
        "bubble s | exposed comm s |\n"
     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
@@ -98,76 +204,34 @@ std::string render_validation_markdown() {
   const double mean = rows.empty() ? 0.0 : sum / static_cast<double>(rows.size());
   std::size_t outside = 0;
   for (const auto& r : rows) outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
-  std::snprintf(buf, sizeof buf,
-                "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n", 100 * mean,
-                rows.size(), outside);
+  std::snprintf(
+      buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%: %s.\n",
+      100 * mean, rows.size(), outside,
+      outside == 0 && mean <= 0.05 ? "within the tolerance" : "**not within the tolerance**");
   o << buf;
-  const auto kor = korthikanti_table5_rows();
-  double full_lo = 1e300, full_hi = 0;
-  for (const auto& r : kor) {
-    if (r.input.layout.recompute != sim::Recompute::full) continue;
-    full_lo = std::min(full_lo, std::fabs(r.relative_error));
-    full_hi = std::max(full_hi, std::fabs(r.relative_error));
-  }
-  if (outside > 0 || mean > 0.05) {
-    std::snprintf(buf, sizeof buf, "%.0f-%.0f%%", std::floor(100 * full_lo),
-                  std::ceil(100 * full_hi));
-    const std::string full_range = buf;
-    // Error ranges of the rows with and without pipeline parallelism, from the table.
-    double pp_lo = 1e300, pp_hi = -1e300, flat_lo = 1e300, flat_hi = -1e300;
-    for (const auto& r : rows) {
-      double& lo = r.input.layout.pp > 1 ? pp_lo : flat_lo;
-      double& hi = r.input.layout.pp > 1 ? pp_hi : flat_hi;
-      lo = std::min(lo, 100 * r.relative_error);
-      hi = std::max(hi, 100 * r.relative_error);
-    }
-    std::snprintf(buf, sizeof buf,
-                  "\n**Not yet within the tolerance.** Every row over-predicts. The pipelined "
-                  "rows (p > 1)\nare %+.0f%% to %+.0f%%, near the %s by which the same model "
-                  "misses the 2022\nfull-recompute runs of Korthikanti et al. (next section); "
-                  "the rows without a pipeline\n(1.7B-18B, micro-batches of 8-16 sequences) "
-                  "are furthest, %+.0f%% to %+.0f%%.\n",
-                  pp_lo, pp_hi, full_range.c_str(), flat_lo, flat_hi);
-    o << buf
-      << "\nThe 2021 code summed each micro-batch's gradients into the fp32 buffer in a separate\n"
-      << "pass (its DDP hook; gradient-accumulation fusion came later), which the DDP=local rows\n"
-      << "here price: it is what makes the two configurations both papers ran slower in 2021\n"
-      << "(next section). The unfused attention's memory-bound kernels (softmax, dropout over\n"
-      << "b x heads x s x s scores), a third of the time at micro-batch 16 in the model, are the\n"
-      << "least certain part left. The accelerator presets are deliberately not fitted to this\n"
-      << "table, which would make it no test. The acceptance test\n"
-      << "(tests/sim/narayanan_known_failing_test.cpp) runs under CTest's WILL_FAIL until it "
-         "passes.\n";
-  }
 
-  // What it would take: the same rows with one efficiency changed. Shown to locate the gap,
-  // never applied to the presets.
-  o << "\n### Sensitivity: what the gap would take (not a calibration)\n\n"
-    << "The same ten rows with one A100 efficiency changed at a time. Every row runs at least\n"
-    << "one micro-batch of a full, unfused-attention GPT layer, where memory-bound kernels\n"
-    << "(softmax, dropout, layer norm, GeLU, cross-entropy) take about a third of the forward\n"
-    << "time in the model; 2021 PyTorch kernels reaching only part of HBM bandwidth would\n"
-    << "explain the gap, as would slower 2021 cuBLAS. Neither is measured for that software.\n\n"
+  // How much the held-out result depends on the calibrated value, and on the other choices.
+  o << "\n### Sensitivity of the held-out table\n\n"
+    << "The same ten rows with one A100 parameter changed at a time: how far the result\n"
+    << "depends on the calibrated value and on the GEMM ceiling. The last row is the model\n"
+    << "before the calibration (the generic default).\n\n"
     << "| what-if | mean abs error | smallest error | largest error | rows outside 10% |\n"
     << "|---|---|---|---|---|\n";
   struct WhatIf {
-    const char* name;
+    std::string name;
     std::function<void(hw::Accelerator&)> adjust;
   };
   const WhatIf what_ifs[] = {
-      {"presets as they are (memory-bound kernels at 90% of HBM bandwidth)",
-       [](hw::Accelerator&) {}},
-      {"memory-bound kernels at 70% of HBM bandwidth",
-       [](hw::Accelerator& a) { a.memory.max_fraction = 0.70; }},
-      {"memory-bound kernels at 55% of HBM bandwidth",
-       [](hw::Accelerator& a) { a.memory.max_fraction = 0.55; }},
-      {"GEMM ceiling 10% lower (max_fraction x 0.9)",
-       [](hw::Accelerator& a) { a.gemm.max_fraction *= 0.9; }},
-      {"GEMM ceiling 10% lower and memory-bound kernels at 70%",
-       [](hw::Accelerator& a) {
-         a.gemm.max_fraction *= 0.9;
-         a.memory.max_fraction = 0.70;
-       }},
+      {"presets as they are (the fit)", [](hw::Accelerator&) {}},
+      {"memory-bound efficiency 0.05 lower",
+       [f = preset_fraction](hw::Accelerator& a) { a.memory.max_fraction = f - 0.05; }},
+      {"memory-bound efficiency 0.05 higher",
+       [f = preset_fraction](hw::Accelerator& a) { a.memory.max_fraction = f + 0.05; }},
+      {"GEMM ceiling 5% lower (max_fraction x 0.95)",
+       [](hw::Accelerator& a) { a.gemm.max_fraction *= 0.95; }},
+      {"GEMM ceiling 5% higher (max_fraction x 1.05)",
+       [](hw::Accelerator& a) { a.gemm.max_fraction *= 1.05; }},
+      {"memory-bound efficiency at the uncalibrated default (0.90)", uncalibrate_memory},
   };
   for (const WhatIf& w : what_ifs) {
     const auto alt = narayanan_table1_rows(w.adjust);
@@ -180,41 +244,54 @@ std::string render_validation_markdown() {
       out += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
     }
     const double n = alt.empty() ? 1.0 : static_cast<double>(alt.size());
-    std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %+.1f%% | %+.1f%% | %zu |\n", w.name,
+    std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %+.1f%% | %+.1f%% | %zu |\n", w.name.c_str(),
                   100 * total / n, 100 * lo, 100 * hi, out);
     o << buf;
   }
 
-  o << "\n## Step model: Korthikanti et al. 2022, Table 5 (GPT on DGX A100, 2022 software)\n\n"
-    << "Iteration times of four GPT models, one data-parallel replica each, tensor parallel 8,\n"
-    << "with full recompute (`full`) and with sequence parallelism plus selective recompute\n"
-    << "(`sp+sel`), from the same Selene DGX A100 nodes a year after Table 1. Configurations\n"
-    << "from the paper's Table 3 (micro-batch and interleaving as Calculon's validation inputs\n"
-    << "transcribe them). Error is the throughput error, measured / predicted time - 1. A\n"
-    << "cross-check of the step model, not an acceptance test of the issue: its tolerance is\n"
-    << "the same 10% per row the issue sets for Table 1.\n\n"
-    << "| model | mode | p | V | GPUs | batch | micro | measured s | predicted s | error | "
-       "exposed comm s |\n"
-    << "|---|---|---|---|---|---|---|---|---|---|---|\n";
-  double kor_sum = 0;
-  std::size_t kor_outside = 0;
-  for (const auto& r : kor) {
-    const auto& l = r.input.layout;
+  // Which parameter to calibrate: the alternative fitted on the same runs, and Table 1 under it.
+  {
+    const ParameterFit gemm = fit_a100_gemm_ceiling();
+    auto summary = [](const std::vector<ThroughputRow>& t) {
+      double total = 0, worst = 0;
+      for (const auto& r : t) {
+        total += std::fabs(r.relative_error);
+        worst = std::max(worst, std::fabs(r.relative_error));
+      }
+      return std::make_pair(t.empty() ? 0.0 : total / static_cast<double>(t.size()), worst);
+    };
+    const auto chosen = summary(rows);
+    const auto other = summary(narayanan_table1_rows([&](hw::Accelerator& a) {
+      uncalibrate_memory(a);
+      a.gemm.max_fraction = gemm.value;
+    }));
+    o << "\n### Which parameter: the choice and its alternative\n\n"
+      << "Table 5 alone cannot tell a slower GEMM from slower memory-bound kernels: either\n"
+      << "parameter, fitted on its eight runs the same way, matches them about as well (the GEMM\n"
+      << "ceiling slightly better).\n"
+      << "Table 1, with small models at micro-batches of 16 whose unfused attention is mostly\n"
+      << "memory-bound work, can:\n\n"
+      << "| parameter fitted on Table 5 | value | Table 5 mean / largest | Table 1 mean / largest "
+         "|\n"
+      << "|---|---|---|---|\n";
     std::snprintf(buf, sizeof buf,
-                  "| %s | %s | %lld | %d | %lld | %lld | %lld | %.2f | %.2f | %+.1f%% | %.2f |\n",
-                  r.input.model.c_str(), l.recompute == sim::Recompute::full ? "full" : "sp+sel",
-                  static_cast<long long>(l.pp), l.schedule.virtual_stages,
-                  static_cast<long long>(r.input.devices), static_cast<long long>(l.global_batch),
-                  static_cast<long long>(l.micro_batch), r.input.measured_step_s, r.step.step_s,
-                  100 * r.relative_error, r.step.breakdown.exposed_communication_s);
+                  "| memory-bound efficiency (chosen) | %.2f | %.1f%% / %.1f%% | "
+                  "%.1f%% / %.1f%% |\n",
+                  fit.value, 100 * fit.mean_abs_error, 100 * fit.max_abs_error, 100 * chosen.first,
+                  100 * chosen.second);
     o << buf;
-    kor_sum += std::fabs(r.relative_error);
-    kor_outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
+    std::snprintf(buf, sizeof buf,
+                  "| GEMM ceiling `gemm.max_fraction` | %.2f | %.1f%% / %.1f%% | "
+                  "%.1f%% / %.1f%% |\n",
+                  gemm.value, 100 * gemm.mean_abs_error, 100 * gemm.max_abs_error,
+                  100 * other.first, 100 * other.second);
+    o << buf;
+    o << "\nThe memory-bound efficiency was chosen before this comparison was run, for a reason\n"
+      << "outside both tables: the GEMM curve already sits below the A100's measured maximum\n"
+      << "matmul rate (the MAMF section), so a lower ceiling has no support. But the choice was\n"
+      << "made after an earlier what-if had shown Table 1 moving with the memory-bound\n"
+      << "efficiency, so Table 1 is held out of the fit, not of the choice of parameter.\n";
   }
-  std::snprintf(
-      buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n",
-      kor.empty() ? 0.0 : 100 * kor_sum / static_cast<double>(kor.size()), kor.size(), kor_outside);
-  o << buf;
 
   // The configurations both papers ran: what a year of Megatron-LM changed.
   o << "\n**Same work per replica, a year apart.** Two configurations appear in both papers\n"
@@ -253,13 +330,15 @@ std::string render_validation_markdown() {
     }
   }
   if (slower_hi >= slower_lo) {
-    std::snprintf(buf, sizeof buf,
-                  "\nThe 2021 software took %.1f-%.1f%% longer for the same work; the model "
-                  "predicts %.1f-%.1f%%\nfrom one change between the two code bases: the 2021 "
-                  "runs (DDP=local) add every\nmicro-batch's gradients into the fp32 buffer in "
-                  "a separate pass, the 2022 ones fuse it into\nthe weight-gradient GEMM "
-                  "(docs/step_model.md). Nothing was fitted to either table.\n",
-                  100 * slower_lo, 100 * slower_hi, 100 * model_lo, 100 * model_hi);
+    std::snprintf(
+        buf, sizeof buf,
+        "\nThe 2021 software took %.1f-%.1f%% longer for the same work; the model "
+        "predicts %.1f-%.1f%%\nfrom one change between the two code bases: the 2021 "
+        "runs (DDP=local) add every\nmicro-batch's gradients into the fp32 buffer in "
+        "a separate pass, the 2022 ones fuse it into\nthe weight-gradient GEMM "
+        "(docs/step_model.md). The calibrated efficiency enters both\nalike, so the difference is "
+        "that change's alone.\n",
+        100 * slower_lo, 100 * slower_hi, 100 * model_lo, 100 * model_hi);
     o << buf;
   }
 
