@@ -538,7 +538,23 @@ int run_sweep(const std::vector<std::string>& args) {
       failed = std::current_exception();
     }
 #ifdef MOESIM_HAVE_MPI
-    if (mpi.active()) broadcast_todo(failed ? 2 : 0, todo);
+    if (mpi.active() && failed) {
+      // Say it before the other ranks hear of it: their exit makes mpirun stop this rank,
+      // which could otherwise be killed before main() prints the message.
+      int code = 2;
+      try {
+        std::rethrow_exception(failed);
+      } catch (const io::InputError& e) {
+        std::cerr << "error: " << e.what() << std::endl;
+      } catch (const std::exception& e) {
+        std::cerr << "internal error: " << e.what() << std::endl;
+        code = 1;
+      }
+      if (fd >= 0) ::close(fd);
+      broadcast_todo(2, todo);
+      return code;
+    }
+    if (mpi.active()) broadcast_todo(0, todo);
 #endif
     if (failed) {
       if (fd >= 0) ::close(fd);
