@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <queue>
 #include <stdexcept>
+#include <tuple>
 
 #include <boost/graph/breadth_first_search.hpp>
 #include <boost/graph/dijkstra_shortest_paths.hpp>
@@ -616,6 +618,76 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
     u = t.ends_[id].second;
   }
   return latency;
+}
+
+// Exactness of parallel_links (twins). Let s and t be twins and sigma the map that swaps
+// them (and their links) and fixes every other vertex: an automorphism of the weighted graph
+// (equal neighbours over links of equal parameters; twins are never adjacent, as each would
+// list itself) that fixes every device and every neighbour of a device, hence every route's
+// ends and every key's source. Distances being the unique solution above, sigma maps them to
+// themselves: distance(s) == distance(t) bit for bit. spread_impl's equal-cost test reads
+// only distances and link parameters, so a vertex u has u->s among its next hops iff it has
+// u->t, with the same share; s and t then receive the same shares from the same vertices in
+// the same (heap) order, hence the same amount bit for bit, and split it evenly over next
+// hops that sigma maps onto each other (s->v and t->v). Equal fractions are transitive, so
+// the classes are the union (union-find) of {u->s : s twin} and {s->u : s twin} over u.
+std::vector<int> Topology::parallel_links() const {
+  const std::size_t m = links_.size();
+  std::vector<int> rep(m);
+  std::iota(rep.begin(), rep.end(), 0);
+  if (!monotone_weights_) return rep;
+  const int n = static_cast<int>(vertex_count());
+  // A vertex's links as (neighbour, out-link and in-link parameters), sorted: twins have
+  // equal lists. Devices and their neighbours (route ends, Router's key sources) and vertices
+  // with two links to one neighbour are left out.
+  using Entry = std::tuple<int, double, double, double, int, double, double, double, int>;
+  std::map<std::vector<Entry>, std::vector<int>> groups;
+  for (int v = spec_.devices; v < n; ++v) {
+    std::vector<Entry> sig;
+    bool candidate = out_begin_[v + 1] > out_begin_[v];
+    for (int e = out_begin_[v]; candidate && e < out_begin_[v + 1]; ++e) {
+      const int u = out_target_[e];
+      candidate = u >= spec_.devices;
+      const LinkInfo& out = links_[out_link_[e]];
+      const LinkInfo& in = links_[out_link_[e] ^ 1];  // the other direction (add_link)
+      sig.emplace_back(u, out.bandwidth_Bps, out.latency_s, out.efficiency,
+                       static_cast<int>(out.kind), in.bandwidth_Bps, in.latency_s, in.efficiency,
+                       static_cast<int>(in.kind));
+    }
+    if (!candidate) continue;
+    std::sort(sig.begin(), sig.end());
+    if (std::adjacent_find(sig.begin(), sig.end(), [](const Entry& a, const Entry& b) {
+          return std::get<0>(a) == std::get<0>(b);
+        }) != sig.end())
+      continue;
+    groups[std::move(sig)].push_back(v);
+  }
+  // Union-find over link ids, the lowest id of a class as its root.
+  const auto find = [&rep](int l) {
+    while (rep[l] != l) l = rep[l] = rep[rep[l]];
+    return l;
+  };
+  const auto unite = [&](int a, int b) {
+    a = find(a), b = find(b);
+    if (a != b) rep[std::max(a, b)] = std::min(a, b);
+  };
+  std::vector<int> first_out(n, -1), first_in(n, -1);  // by neighbour: a link of the class
+  for (const auto& [sig, twins] : groups) {
+    if (twins.size() < 2) continue;
+    for (int s : twins)
+      for (int e = out_begin_[s]; e < out_begin_[s + 1]; ++e) {
+        const int u = out_target_[e], out = out_link_[e], in = out ^ 1;
+        if (first_out[u] < 0) {
+          first_out[u] = out, first_in[u] = in;
+        } else {
+          unite(first_out[u], out);  // s->u with t->u
+          unite(first_in[u], in);    // u->s with u->t
+        }
+      }
+    for (const auto& entry : sig) first_out[std::get<0>(entry)] = first_in[std::get<0>(entry)] = -1;
+  }
+  for (std::size_t l = 0; l < m; ++l) rep[l] = find(static_cast<int>(l));
+  return rep;
 }
 
 int Topology::diameter() const {

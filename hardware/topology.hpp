@@ -123,6 +123,17 @@ class Topology {
   // The same for one explicit split: devices in `half_a` to all the others.
   double cut_bandwidth_Bps(std::span<const int> half_a) const;
 
+  // Parallel links: by directed link, the lowest id of its class, where a class holds links
+  // that every message Router::spread routes crosses with the same fraction, bit for bit, or
+  // not at all (the uplinks of a leaf to the spines of a fat tree; the downlinks of those
+  // spines into one leaf). Classes come from twin switches: switches with no device as
+  // neighbour and the same neighbours over links of the same parameters; swapping two twins
+  // maps the graph to itself and fixes every device, so (topology.cpp) every route's
+  // fractions, and so every pattern of flows, are the same on u->s and u->t, s->u and t->u.
+  // A link whose both ends have twins keeps a class of its own. Identity (no classes) unless
+  // the weights are monotone (the argument needs Dijkstra's exact distances).
+  std::vector<int> parallel_links() const;
+
  private:
   friend class Router;
   int add_vertex(NodeKind kind, int tier);

@@ -66,6 +66,12 @@ struct OpRef {
 struct Route {
   std::vector<int> links;
   std::vector<double> fraction;
+  // What the network sees: one link per class of parallel links (hw::Topology::
+  // parallel_links: crossed by every message with the same fraction or not at all), the
+  // class's lowest id. Its links all have one capacity and, in every flow and coflow, one
+  // coefficient: the same constraint repeated, which leaves the max-min rates as they are.
+  std::vector<int> net_links;
+  std::vector<double> net_fraction;
 };
 
 // A flow pattern of one collective on fixed devices, with each flow's rate when it runs
@@ -87,13 +93,13 @@ struct Pattern {
 // return), so that folding costs the pattern's flow-links, not the network's links.
 void fold(Pattern& p, std::vector<double>& use, std::vector<int>& position) {
   for (std::size_t f = 0; f < p.routes.size(); ++f)
-    for (std::size_t i = 0; i < p.routes[f]->links.size(); ++i) {
-      const int l = p.routes[f]->links[i];
+    for (std::size_t i = 0; i < p.routes[f]->net_links.size(); ++i) {
+      const int l = p.routes[f]->net_links[i];
       if (position[static_cast<std::size_t>(l)] < 0) {
         position[static_cast<std::size_t>(l)] = 0;
         p.links.push_back(l);
       }
-      use[static_cast<std::size_t>(l)] += p.isolated_Bps[f] * p.routes[f]->fraction[i];
+      use[static_cast<std::size_t>(l)] += p.isolated_Bps[f] * p.routes[f]->net_fraction[i];
     }
   std::sort(p.links.begin(), p.links.end());
   for (std::size_t k = 0; k < p.links.size(); ++k) {
@@ -104,7 +110,8 @@ void fold(Pattern& p, std::vector<double>& use, std::vector<int>& position) {
   // Where each flow's links sit in the coflow's link list, for weighted coefficients.
   p.position.resize(p.routes.size());
   for (std::size_t f = 0; f < p.routes.size(); ++f)
-    for (int l : p.routes[f]->links) p.position[f].push_back(position[static_cast<std::size_t>(l)]);
+    for (int l : p.routes[f]->net_links)
+      p.position[f].push_back(position[static_cast<std::size_t>(l)]);
   for (int l : p.links) {
     use[static_cast<std::size_t>(l)] = 0;
     position[static_cast<std::size_t>(l)] = -1;
@@ -118,6 +125,11 @@ struct RouteCache {
   explicit RouteCache(const hw::Topology& topology) : router(topology) {}
   hw::Router router;
   std::unordered_map<std::uint64_t, Route> routes;
+  // By link: its class's lowest id (hw::Topology::parallel_links), computed with the first
+  // route; by class: its size and the debug check's scratch (Run::route).
+  std::vector<int> parallel, class_size;
+  std::vector<double> seen_fraction;
+  std::vector<int> seen_count;
 };
 
 struct Instance {
@@ -180,7 +192,8 @@ class Run {
         step_opt_(step_options),
         opt_(options),
         router_(routes.router),
-        routes_(routes.routes) {}
+        routes_(routes.routes),
+        cache_(routes) {}
 
   SimulationResult go();
 
@@ -260,6 +273,7 @@ class Run {
   // Network state.
   std::vector<double> capacity_Bps_;
   std::unordered_map<std::uint64_t, Route>& routes_;
+  RouteCache& cache_;
   std::unique_ptr<Scratch> isolated_scratch_;  // max-min working memory for isolated()
   std::vector<double> fold_use_;               // per link, for fold()
   std::vector<int> fold_position_;
@@ -548,6 +562,37 @@ const Route* Run::route(int a, int b) {
       r.links.push_back(link);
       r.fraction.push_back(fraction);
     });
+    if (cache_.parallel.empty()) {
+      cache_.parallel = topo_.parallel_links();
+      cache_.class_size.assign(cache_.parallel.size(), 0);
+      for (int c : cache_.parallel) ++cache_.class_size[static_cast<std::size_t>(c)];
+      cache_.seen_fraction.assign(cache_.parallel.size(), 0.0);
+      cache_.seen_count.assign(cache_.parallel.size(), 0);
+    }
+    // Keep one link per class.
+    for (std::size_t i = 0; i < r.links.size(); ++i)
+      if (cache_.parallel[static_cast<std::size_t>(r.links[i])] == r.links[i]) {
+        r.net_links.push_back(r.links[i]);
+        r.net_fraction.push_back(r.fraction[i]);
+      }
+#ifndef NDEBUG
+    // Debug builds check what hw::Topology proves: the route crosses every link of a class
+    // with one fraction, bit for bit, or none of them.
+    auto& seen = cache_.seen_count;
+    for (std::size_t i = 0; i < r.links.size(); ++i) {
+      const auto c =
+          static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(r.links[i])]);
+      if (seen[c]++ == 0) cache_.seen_fraction[c] = r.fraction[i];
+      if (r.fraction[i] != cache_.seen_fraction[c])
+        throw std::logic_error("parallel links crossed with unequal fractions");
+    }
+    for (int l : r.links) {
+      const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(l)]);
+      if (seen[c] != 0 && seen[c] != cache_.class_size[c])
+        throw std::logic_error("a route crosses part of a class of parallel links");
+      seen[c] = 0;
+    }
+#endif
     it = routes_.emplace(key, std::move(r)).first;
   }
   return &it->second;
@@ -558,8 +603,8 @@ std::vector<double> Run::isolated(const std::vector<const Route*>& routes) {
   std::vector<std::vector<int>> paths;
   std::vector<std::vector<double>> coefficients;
   for (const Route* r : routes) {
-    paths.push_back(r->links);
-    coefficients.push_back(r->fraction);
+    paths.push_back(r->net_links);
+    coefficients.push_back(r->net_fraction);
   }
   if (!isolated_scratch_) isolated_scratch_ = std::make_unique<Scratch>(capacity_Bps_.size());
   return max_min_rates(capacity_Bps_, paths, coefficients, {}, *isolated_scratch_);
@@ -695,9 +740,9 @@ void Run::launch(int id) {
       in.coefficients.assign(p.links.size(), 0.0);
       const double scale = wmax > 0 ? 1 / wmax : 0;
       for (std::size_t f = 0; f < p.routes.size(); ++f)
-        for (std::size_t i = 0; i < p.routes[f]->links.size(); ++i)
+        for (std::size_t i = 0; i < p.routes[f]->net_links.size(); ++i)
           in.coefficients[static_cast<std::size_t>(p.position[f][i])] +=
-              p.isolated_Bps[f] * in.weights[f] * p.routes[f]->fraction[i] * scale;
+              p.isolated_Bps[f] * in.weights[f] * p.routes[f]->net_fraction[i] * scale;
     }
     if (wmax > 0 && !p.links.empty()) {
       net_->add(&p.links, in.time_bw_s * wmax, id,
@@ -711,8 +756,8 @@ void Run::launch(int id) {
     for (std::size_t f = 0; f < p.routes.size(); ++f) {
       const double w = in.weights.empty() ? 1.0 : in.weights[f];
       const double bytes = p.isolated_Bps[f] * in.time_bw_s * w;
-      if (bytes <= 0 || p.routes[f]->links.empty()) continue;
-      net_->add(&p.routes[f]->links, bytes, id, &p.routes[f]->fraction);
+      if (bytes <= 0 || p.routes[f]->net_links.empty()) continue;
+      net_->add(&p.routes[f]->net_links, bytes, id, &p.routes[f]->net_fraction);
       ++in.outstanding;
       ++stats_.flows;
     }

@@ -347,6 +347,69 @@ TEST(Router, SpreadsExactlyAsAReferenceDijkstraOnRandomClusters) {
   }
 }
 
+TEST(Router, ParallelLinksAreCrossedAlikeOnRandomClusters) {
+  // Topology::parallel_links (twin switches, topology.cpp): every route crosses every link of
+  // a class with the same fraction, bit for bit, or none of them; the links of a class have
+  // one capacity. And the classes are not empty where the argument applies: a two-tier fat
+  // tree's leaf uplinks (and the spines' downlinks into a leaf) each form one class.
+  std::mt19937_64 rng(11);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int merged_trials = 0;
+  for (int trial = 0; trial < 80; ++trial) {
+    ClusterSpec c =
+        switched(0, pick(1, 8), pick(0, 1) ? ScaleUpKind::nvswitch : ScaleUpKind::full_mesh, 400e9);
+    c.devices = std::max(1, c.scale_up.devices_per_domain * pick(1, 24) - pick(0, 1));
+    c.scale_out.kind = pick(0, 1) ? ScaleOutKind::fat_tree : ScaleOutKind::rail_optimized_fat_tree;
+    c.scale_out.nics_per_domain = pick(1, std::max(1, c.scale_up.devices_per_domain));
+    c.scale_out.tiers = pick(1, 3);
+    c.scale_out.oversubscription = pick(1, 3);
+    c.scale_out.switch_radix = pick(4, 24);
+    if (pick(0, 1)) c.scale_out.link.latency_s = 1.7e-6;
+    const Topology t(c);
+    const std::vector<int> cls = t.parallel_links();
+    ASSERT_EQ(cls.size(), t.directed_link_count());
+    std::vector<int> size(cls.size(), 0);
+    for (std::size_t l = 0; l < cls.size(); ++l) {
+      ASSERT_LE(cls[l], static_cast<int>(l));  // the class's lowest id
+      ASSERT_EQ(cls[static_cast<std::size_t>(cls[l])], cls[l]);
+      EXPECT_EQ(t.link(static_cast<int>(l)).effective_Bps(), t.link(cls[l]).effective_Bps());
+      ++size[static_cast<std::size_t>(cls[l])];
+    }
+    if (std::any_of(size.begin(), size.end(), [](int k) { return k > 1; })) ++merged_trials;
+    if (c.scale_out.tiers == 2 && t.leaves() > 1 && t.leaf_up_ports() > 1) {
+      const int leaf = t.location(0).leaf;
+      for (int e = 0; e < static_cast<int>(t.directed_link_count()); ++e)
+        if (t.link_source(e) == leaf &&
+            t.graph()[static_cast<std::size_t>(t.link_target(e))].tier == 2) {
+          EXPECT_EQ(size[static_cast<std::size_t>(cls[static_cast<std::size_t>(e)])],
+                    t.leaf_up_ports())
+              << "trial " << trial;
+        }
+    }
+    Router router(t);
+    std::vector<double> seen(cls.size());
+    std::vector<int> count(cls.size(), 0);
+    for (int i = 0; i < 300; ++i) {
+      const int a = pick(0, c.devices - 1), b = pick(0, c.devices - 1);
+      std::vector<std::pair<int, double>> got;
+      router.spread(a, b, [&](int id, double f) { got.emplace_back(id, f); });
+      for (const auto& [id, f] : got) {
+        const auto k = static_cast<std::size_t>(cls[static_cast<std::size_t>(id)]);
+        if (count[k]++ == 0) seen[k] = f;
+        EXPECT_EQ(f, seen[k]) << "trial " << trial << " link " << id;
+      }
+      for (const auto& [id, f] : got) {
+        const auto k = static_cast<std::size_t>(cls[static_cast<std::size_t>(id)]);
+        if (count[k] > 0) {
+          EXPECT_EQ(count[k], size[k]) << "trial " << trial << " link " << id;
+        }
+        count[k] = 0;
+      }
+    }
+  }
+  EXPECT_GT(merged_trials, 10);
+}
+
 TEST(Router, UnreachablePairsGetNoRoute) {
   // Two torus slices and no network between them: no path, no links, no latency.
   ClusterSpec c = torus(4, 4, 1, true);

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "hardware/topology.hpp"
 #include "sim/event/engine.hpp"
 #include "sim/event/flow_network.hpp"
 
@@ -188,6 +189,93 @@ TEST(FlowNetwork, HotLinkRecomputationMatchesTheFullFilling) {
       }
     }
   }
+}
+
+TEST(FlowNetwork, ParallelLinksAsOneConstraintGiveTheSameRates) {
+  // hw::Topology::parallel_links: the links of a class carry every message with the same
+  // fraction and have one capacity, so keeping one link per class (what the simulator hands
+  // FlowNetwork) drops only repeated constraints. On random small fat trees, coflows and
+  // plain flows over Router::spread routes get the same rates, bit for bit, through starts
+  // and ends, with every link or one per class.
+  std::mt19937_64 rng(2024);
+  auto pick = [&](int lo, int hi) { return lo + static_cast<int>(rng() % (hi - lo + 1)); };
+  auto uniform = [&rng] { return static_cast<double>(rng() >> 11) * 0x1.0p-53; };
+  int merged = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    hw::ClusterSpec c;
+    c.name = "random";
+    c.scale_up.kind = hw::ScaleUpKind::nvswitch;
+    c.scale_up.devices_per_domain = pick(1, 8);
+    c.scale_up.link = {400e9, 1e-6, 0.8};
+    c.devices = c.scale_up.devices_per_domain * pick(2, 24);
+    c.scale_out.kind =
+        pick(0, 1) ? hw::ScaleOutKind::fat_tree : hw::ScaleOutKind::rail_optimized_fat_tree;
+    c.scale_out.nics_per_domain = pick(1, c.scale_up.devices_per_domain);
+    c.scale_out.tiers = pick(2, 3);
+    c.scale_out.oversubscription = pick(1, 3);
+    c.scale_out.switch_radix = pick(4, 16);
+    c.scale_out.link = {50e9, 2e-6, 0.96};
+    const hw::Topology t(c);
+    hw::Router router(t);
+    const std::vector<int> cls = t.parallel_links();
+    std::vector<double> capacity(t.directed_link_count());
+    for (std::size_t l = 0; l < capacity.size(); ++l)
+      capacity[l] = t.link(static_cast<int>(l)).effective_Bps();
+    const bool coflows = trial % 3 != 0;
+    // Entities: a coflow folds a few messages (per link: the sum of rate x fraction, links in
+    // ascending order); a plain flow is one message with its fractions as coefficients.
+    const int E = pick(4, 24);
+    std::vector<std::vector<int>> all_links(E), one_links(E);
+    std::vector<std::vector<double>> all_coef(E), one_coef(E);
+    std::vector<double> use(capacity.size(), 0.0);
+    std::vector<char> in(capacity.size(), 0);
+    for (int e = 0; e < E; ++e) {
+      std::vector<int> touched;
+      for (int m = 0, n = coflows ? pick(1, 6) : 1; m < n; ++m) {
+        const int a = pick(0, c.devices - 1), b = pick(0, c.devices - 1);
+        const double rate = coflows ? 1e9 * (1 + std::floor(uniform() * 50)) : 1.0;
+        router.spread(a, b, [&](int l, double f) {
+          const auto u = static_cast<std::size_t>(l);
+          if (!in[u]) in[u] = 1, touched.push_back(l);
+          use[u] += rate * f;
+        });
+      }
+      std::sort(touched.begin(), touched.end());
+      for (int l : touched) {
+        const auto u = static_cast<std::size_t>(l);
+        all_links[e].push_back(l), all_coef[e].push_back(use[u]);
+        if (cls[u] == l) one_links[e].push_back(l), one_coef[e].push_back(use[u]);
+        use[u] = 0, in[u] = 0;
+      }
+      if (one_links[e].size() < all_links[e].size()) ++merged;
+    }
+    const double cap = coflows ? 1.0 : std::numeric_limits<double>::infinity();
+    FlowNetwork all(capacity), one(capacity);
+    std::vector<int> id_all(E), id_one(E);
+    int next = 0;
+    for (int step = 0; step < 3 * E && (next < E || all.active() > 0); ++step) {
+      for (int k = 0; k < pick(1, 2) && next < E; ++k, ++next) {
+        const double work = coflows ? 0.1 + uniform() : 1e6 * (1 + uniform());
+        id_all[next] = all.add(&all_links[next], work, next, &all_coef[next], cap);
+        id_one[next] = one.add(&one_links[next], work, next, &one_coef[next], cap);
+      }
+      all.solve();
+      one.solve();
+      for (int e = 0; e < next; ++e)
+        EXPECT_EQ(all.rate(id_all[e]), one.rate(id_one[e]))
+            << "trial " << trial << " step " << step;
+      ASSERT_EQ(all.next_finish_s(), one.next_finish_s()) << "trial " << trial;
+      if (all.next_finish_s() < std::numeric_limits<double>::infinity()) {
+        all.advance_to(all.next_finish_s());
+        one.advance_to(one.next_finish_s());
+        std::vector<std::int64_t> done_all, done_one;
+        all.collect_finished(done_all);
+        one.collect_finished(done_one);
+        ASSERT_EQ(done_all, done_one) << "trial " << trial;
+      }
+    }
+  }
+  EXPECT_GT(merged, 100);  // the classes were there to merge
 }
 
 }  // namespace
