@@ -34,6 +34,12 @@ std::uint64_t mix(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
+// Keys whose sources may map onto each other: same kind, tier and number of links.
+bool same_kind(const Topology& t, int a, int b) {
+  const auto& g = t.graph();
+  return g[a].kind == g[b].kind && g[a].tier == g[b].tier && t.out_degree(a) == t.out_degree(b);
+}
+
 bool is_torus(ScaleUpKind k) {
   return k == ScaleUpKind::torus2d || k == ScaleUpKind::torus3d;
 }
@@ -342,6 +348,79 @@ void Topology::build_adjacency() {
   out_begin_[n] = static_cast<int>(out_target_.size());
   // A weight above half a unit in the last place of any distance (ulp(1e6) ~ 1.2e-10).
   monotone_weights_ = std::isfinite(total) && total < 1e6 && least >= kHopTieBreak_s / 2;
+  duplex_weights_ = true;
+  for (std::size_t id = 0; id + 1 < links_.size(); id += 2)
+    duplex_weights_ = duplex_weights_ && links_[id].latency_s == links_[id + 1].latency_s;
+  // symmetry_map's extension: every vertex past the devices hangs off its first out-neighbour.
+  const int devices = spec_.devices;
+  parent_.assign(n, -1);
+  slot_.assign(n, -1);
+  for (int v = devices; v < static_cast<int>(n); ++v) {
+    if (out_begin_[v] == out_begin_[v + 1]) continue;
+    const int p = out_target_[out_begin_[v]];
+    if (p >= v) continue;
+    for (int e = out_begin_[p]; e < out_begin_[p + 1]; ++e)
+      if (out_target_[e] == v) {
+        parent_[v] = p, slot_[v] = e - out_begin_[p];
+        break;
+      }
+  }
+  domain_group_.assign(domains_, 0);
+  int groups = 1;
+  for (int dom = 0; dom < domains_; ++dom) {
+    domain_group_[dom] = std::max(0, locations_[dom * domain_size_].leaf_group);
+    groups = std::max(groups, domain_group_[dom] + 1);
+  }
+  group_first_.assign(groups, domains_);
+  group_size_.assign(groups, 0);
+  for (int dom = 0; dom < domains_; ++dom) {
+    group_first_[domain_group_[dom]] = std::min(group_first_[domain_group_[dom]], dom);
+    ++group_size_[domain_group_[dom]];
+  }
+}
+
+// The guess: swap the domains of `from` and `to` (through their first devices), and when their
+// leaf groups differ, those whole groups, offset by offset; swap the rails (NIC positions in a
+// domain) of those devices in every domain. Vertices past the devices follow their parent:
+// sigma(v) is the slot_[v]-th out-neighbour of sigma(parent_[v]). On the fat trees built
+// above this is an automorphism wherever the groups, domains and pods swapped match.
+bool Topology::symmetry_map(int from, int to, std::vector<int>& sigma) const {
+  const int n = static_cast<int>(vertex_count()), devices = spec_.devices;
+  auto device_under = [&](int v) {
+    while (v >= devices && parent_[v] >= 0) v = parent_[v];
+    return v < devices ? v : -1;
+  };
+  const int a0 = device_under(from), a = device_under(to);
+  if (a0 < 0 || a < 0) return false;
+  const int size = domain_size_, per_nic = devices_per_nic_;
+  const int d0 = a0 / size, d1 = a / size;
+  const int g0 = domain_group_[d0], g1 = domain_group_[d1];
+  const int o0 = d0 - group_first_[g0], o1 = d1 - group_first_[g1];
+  const int r0 = a0 % size / per_nic, r1 = a % size / per_nic;
+  const auto swap = [](int x, int p, int q) { return x == p ? q : x == q ? p : x; };
+  sigma.resize(n);
+  for (int d = 0; d < devices; ++d) {
+    const int dom = d / size, g = domain_group_[dom];
+    int image = dom;
+    if (g == g0 || g == g1) {
+      const int offset = swap(dom - group_first_[g], o0, o1);
+      const int target = g0 == g1 ? g : g == g0 ? g1 : g0;
+      if (offset >= group_size_[target]) return false;
+      image = group_first_[target] + offset;
+    }
+    const int local = d % size;
+    const int moved = swap(local / per_nic, r0, r1) * per_nic + local % per_nic;
+    if (moved >= size) return false;
+    sigma[d] = image * size + moved;
+    if (sigma[d] >= devices) return false;
+  }
+  for (int v = devices; v < n; ++v) {
+    if (parent_[v] < 0) return false;
+    const int p = sigma[parent_[v]];
+    if (out_begin_[p] + slot_[v] >= out_begin_[p + 1]) return false;
+    sigma[v] = out_target_[out_begin_[p] + slot_[v]];
+  }
+  return sigma[from] == to;
 }
 
 std::vector<int> Topology::torus_route(int a, int b) const {
@@ -401,6 +480,7 @@ double Topology::path_latency_s(int a, int b) const {
 // as Boost's, and distances from b are bit for bit the minimum over b's out-links b->n of
 // the distances from n started at fl(0 + w) = w (a path back through b is never shorter).
 void Router::clear_keys() {
+  templates_.clear();
   hop_pool_.clear();
   for (const auto& [source, offset] : key_source_) keys_at_[source].clear();
   for (auto& d : key_distances_) spare_.push_back(std::move(d));
@@ -419,8 +499,9 @@ int Router::key(int source, double offset) {
     dist = std::move(spare_.back());
     spare_.pop_back();
   }
-  dist.assign(n, std::numeric_limits<double>::infinity());
-  if (t.monotone_weights_) {
+  key_by_symmetry_ = key_by_symmetry(source, offset, dist);  // verified: Dijkstra's bits
+  if (!key_by_symmetry_ && t.monotone_weights_) {
+    dist.assign(n, std::numeric_limits<double>::infinity());
     // Dijkstra (1959) with a binary heap and lazy deletion, over the flat out-links.
     auto later = [](const HeapEntry& x, const HeapEntry& y) { return x.distance > y.distance; };
     heap_.clear();
@@ -441,9 +522,10 @@ int Router::key(int source, double offset) {
         }
       }
     }
-  } else {
+  } else if (!key_by_symmetry_) {
     // Weights the argument above does not cover: Boost's Dijkstra from the destination
     // itself (offset 0; distances_to makes no other keys then).
+    dist.assign(n, std::numeric_limits<double>::infinity());
     const auto& g = t.graph_;
     auto weight = boost::make_transform_value_property_map(
         [](const LinkInfo& l) { return l.latency_s + kHopTieBreak_s; },
@@ -459,21 +541,86 @@ int Router::key(int source, double offset) {
   key_source_.emplace_back(source, offset);
   key_distances_.push_back(std::move(dist));
   keys_at_[source].emplace_back(offset, k);
+  if (!key_by_symmetry_ && t.monotone_weights_) {
+    // The latest Dijkstra key of its kind is the template (the nearest, as keys come in order).
+    const auto it = std::find_if(templates_.begin(), templates_.end(), [&](int k0) {
+      return key_source_[k0].second == offset && same_kind(t, key_source_[k0].first, source);
+    });
+    if (it != templates_.end()) {
+      *it = k;
+    } else {
+      templates_.push_back(k);
+    }
+  }
   return k;
+}
+
+// Guess by symmetry, verify by one sweep: if sigma is an automorphism of the weighted graph
+// taking template key k0's source to this one, d(sigma(v)) = d0(v) is this key's fixed point;
+// is_fixed_point checks it in O(links), and uniqueness (above) makes it Dijkstra's, bit for bit.
+bool Router::key_by_symmetry(int source, double offset, std::vector<double>& dist) {
+  const auto& t = topo_;
+  // Guesses that keep failing (tori, uneven pods) stop being tried.
+  if (!t.monotone_weights_ || !t.duplex_weights_ || symmetry_misses_ > 2 * symmetry_hits_ + 8)
+    return false;
+  const auto it = std::find_if(templates_.begin(), templates_.end(), [&](int k) {
+    return key_source_[k].second == offset && same_kind(t, key_source_[k].first, source);
+  });
+  if (it == templates_.end()) return false;
+  const int k0 = *it;
+  bool ok = t.symmetry_map(key_source_[k0].first, source, sigma_);
+  if (ok) {
+    const auto& d0 = key_distances_[k0];
+    dist.assign(d0.size(), std::numeric_limits<double>::quiet_NaN());  // unmapped: rejected
+    for (std::size_t v = 0; v < d0.size(); ++v) dist[sigma_[v]] = d0[v];
+    ok = is_fixed_point(source, offset, dist);
+  }
+  ++(ok ? symmetry_hits_ : symmetry_misses_);
+  return ok;
+}
+
+bool Router::is_fixed_point(int source, double offset, std::span<const double> dist) const {
+  const auto& t = topo_;
+  const int n = static_cast<int>(t.vertex_count());
+  if (!t.monotone_weights_ || !t.duplex_weights_ || static_cast<int>(dist.size()) != n ||
+      !(dist[source] == offset))
+    return false;
+  for (int v = 0; v < n; ++v) {
+    if (v == source) continue;
+    // In-links of v: its out-links reversed, of the same weight (duplex_weights_).
+    double best = std::numeric_limits<double>::infinity();
+    for (int e = t.out_begin_[v]; e < t.out_begin_[v + 1]; ++e)
+      best = std::min(best, dist[t.out_target_[e]] + t.out_weight_[e]);
+    if (!(dist[v] == best)) return false;  // NaN (an unmapped vertex) fails here
+  }
+  return true;
+}
+
+std::span<const double> Router::key_distances(int source, double offset, bool* by_symmetry) {
+  size_arrays();
+  if (key_source_.size() >= kMaxKeys) clear_keys();
+  const std::size_t before = key_source_.size();
+  const int k = key(source, offset);
+  if (by_symmetry) *by_symmetry = key_source_.size() > before && key_by_symmetry_;
+  return key_distances_[k];
+}
+
+void Router::size_arrays() {
+  const auto& t = topo_;
+  const auto n = t.vertex_count();
+  if (dest_epoch_.size() == n) return;
+  dest_epoch_.assign(n, 0);
+  dest_keys_.assign(n, {});
+  keys_at_.assign(n, {});
+  hop_memo_.assign(n, {});
+  hub_.assign(n, -1);
+  for (std::size_t v = 0; v < n; ++v)
+    if (t.out_begin_[v + 1] - t.out_begin_[v] >= 16) hub_[v] = hubs_++;
 }
 
 void Router::distances_to(int b) {
   const auto& t = topo_;
-  const auto n = t.vertex_count();
-  if (dest_epoch_.size() != n) {
-    dest_epoch_.assign(n, 0);
-    dest_keys_.assign(n, {});
-    keys_at_.assign(n, {});
-    hop_memo_.assign(n, {});
-    hub_.assign(n, -1);
-    for (std::size_t v = 0; v < n; ++v)
-      if (t.out_begin_[v + 1] - t.out_begin_[v] >= 16) hub_[v] = hubs_++;
-  }
+  size_arrays();
   if (hop_pool_.size() > kMaxMemoHops) clear_keys();
   if (dest_epoch_[b] != epoch_) {
     if (key_source_.size() >= kMaxKeys) clear_keys();

@@ -145,6 +145,10 @@ class Topology {
   void build_network();
   void build_adjacency();
   std::vector<int> torus_route(int a, int b) const;
+  // A guessed automorphism taking vertex `from` to `to`, as a map of every vertex into
+  // sigma: a swap of domains (with their leaf groups) and of rails, extended up the graph by
+  // parent_ and slot_. False where none is guessed. Unchecked: Router verifies what it yields.
+  bool symmetry_map(int from, int to, std::vector<int>& sigma) const;
 
   ClusterSpec spec_;
   TopologyGraph graph_;
@@ -168,6 +172,12 @@ class Topology {
   // Every weight positive and every path far below 1e6 s, so that adding a link's weight
   // always grows a distance: what makes Router's exact shortcuts exact (topology.cpp).
   bool monotone_weights_ = false;
+  bool duplex_weights_ = false;  // each link's two directions have one weight
+  // By vertex past the devices: its first out-neighbour when of a lower index, else -1, and
+  // its position among that neighbour's out-links (symmetry_map's extension).
+  std::vector<int> parent_, slot_;
+  // Domains by the leaf group of their first device (0 without a network): contiguous runs.
+  std::vector<int> domain_group_, group_first_, group_size_;
 };
 
 // Routes many messages on one topology. Distances to a destination are the minimum of
@@ -186,6 +196,12 @@ class Router {
   // returns the path latency. Tori inside a slice: the single dimension-order path.
   template <class Visit>
   double spread(int a, int b, Visit&& visit);
+  // The distances of a key (from `source`, started at `offset`): moved from an earlier key by
+  // a guessed automorphism where is_fixed_point accepts them (by_symmetry true), else Dijkstra.
+  std::span<const double> key_distances(int source, double offset, bool* by_symmetry = nullptr);
+  // Whether dist is the fixed point d[source] == offset, d[v] == min over links u->v of
+  // fl(d[u] + w) (compared exactly): then Dijkstra's distances bit for bit (topology.cpp).
+  bool is_fixed_point(int source, double offset, std::span<const double> dist) const;
 
  private:
   friend class Topology;
@@ -213,6 +229,10 @@ class Router {
   }
   int key(int source, double offset);
   void clear_keys();
+  void size_arrays();  // by-vertex arrays, once per topology
+  // A key's distances moved from a template key of the same kind by Topology::symmetry_map,
+  // into dist, if is_fixed_point accepts them.
+  bool key_by_symmetry(int source, double offset, std::vector<double>& dist);
   // Equal-cost next hops from u toward the destination of the last distances_to, scale-up
   // links only where there are any (sender-side PXN); memoised per destination at vertices
   // with many links (switches), whose scan would otherwise dominate a route.
@@ -229,6 +249,11 @@ class Router {
   std::vector<std::uint32_t> dest_epoch_;
   std::uint32_t epoch_ = 1;
   bool share_keys_ = true;  // false: one Dijkstra from the destination (one-off routes)
+  // Keys from Dijkstra, the latest of each (kind, tier, degree, offset): symmetry's templates.
+  std::vector<int> templates_;
+  std::vector<int> sigma_;
+  int symmetry_hits_ = 0, symmetry_misses_ = 0;  // guesses accepted and rejected
+  bool key_by_symmetry_ = false;                 // how the last key() computed its distances
   std::vector<const double*> view_;
   int view_destination_ = -1;
   // Scratch, sized once: all zero between calls (amount_), or written before read.

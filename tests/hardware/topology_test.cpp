@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <queue>
 #include <random>
 #include <set>
 
@@ -408,6 +409,100 @@ TEST(Router, ParallelLinksAreCrossedAlikeOnRandomClusters) {
     }
   }
   EXPECT_GT(merged_trials, 10);
+}
+
+// Dijkstra from `source` started at `offset`, on the graph itself (any correct Dijkstra
+// gives the same bits: topology.cpp).
+std::vector<double> reference_key(const Topology& t, int source, double offset) {
+  const auto& g = t.graph();
+  std::vector<double> dist(boost::num_vertices(g), std::numeric_limits<double>::infinity());
+  using Entry = std::pair<double, int>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+  dist[static_cast<std::size_t>(source)] = offset;
+  heap.emplace(offset, source);
+  while (!heap.empty()) {
+    const auto [du, u] = heap.top();
+    heap.pop();
+    if (du > dist[static_cast<std::size_t>(u)]) continue;
+    for (auto e : boost::make_iterator_range(boost::out_edges(u, g))) {
+      const auto v = boost::target(e, g);
+      const double dv = du + (g[e].latency_s + 1e-9);
+      if (dv < dist[v]) dist[v] = dv, heap.emplace(dv, static_cast<int>(v));
+    }
+  }
+  return dist;
+}
+
+TEST(Router, KeysBySymmetryAreDijkstrasOnRandomClusters) {
+  // Router moves a key's distances from an earlier key by a guessed automorphism and keeps
+  // them only if they are the fixed point: bit for bit Dijkstra's. A corrupted guess (one
+  // distance a unit in the last place off, or two distances swapped) is rejected.
+  std::mt19937_64 rng(13);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int by_symmetry = 0, keys = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    ClusterSpec c =
+        switched(0, pick(1, 8), pick(0, 3) ? ScaleUpKind::nvswitch : ScaleUpKind::full_mesh, 400e9);
+    c.devices = std::max(1, c.scale_up.devices_per_domain * pick(1, 24) - pick(0, 1) * pick(0, 1));
+    c.scale_out.kind = pick(0, 1) ? ScaleOutKind::fat_tree : ScaleOutKind::rail_optimized_fat_tree;
+    c.scale_out.nics_per_domain = pick(1, std::max(1, c.scale_up.devices_per_domain));
+    c.scale_out.tiers = pick(1, 3);
+    c.scale_out.oversubscription = pick(1, 3);
+    c.scale_out.switch_radix = pick(4, 24);
+    if (pick(0, 1)) c.scale_out.link.latency_s = 1.7e-6;
+    const Topology t(c);
+    Router router(t);
+    const int n = static_cast<int>(t.vertex_count());
+    std::set<std::pair<int, double>> seen;
+    // The keys distances_to makes: every vertex, at the weight of each of its links.
+    for (int v = 0; v < n; ++v) {
+      for (auto e : boost::make_iterator_range(boost::out_edges(v, t.graph()))) {
+        const double offset = 0.0 + (t.graph()[e].latency_s + 1e-9);
+        const int source = static_cast<int>(boost::target(e, t.graph()));
+        bool sym = false;
+        const std::span<const double> got = router.key_distances(source, offset, &sym);
+        const std::vector<double> want = reference_key(t, source, offset);
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), want.begin(), want.end()))
+            << "trial " << trial << " source " << source;
+        if (seen.emplace(source, offset).second) ++keys, by_symmetry += sym ? 1 : 0;
+        EXPECT_TRUE(router.is_fixed_point(source, offset, want));
+        std::vector<double> bad = want;
+        const int w = pick(0, n - 1);
+        if (w != source && std::isfinite(bad[static_cast<std::size_t>(w)])) {
+          bad[static_cast<std::size_t>(w)] =
+              std::nextafter(bad[static_cast<std::size_t>(w)], pick(0, 1) ? 1.0 : 0.0);
+          EXPECT_FALSE(router.is_fixed_point(source, offset, bad));
+          bad = want;
+        }
+        const int x = pick(0, n - 1);
+        if (bad[static_cast<std::size_t>(w)] != bad[static_cast<std::size_t>(x)]) {
+          std::swap(bad[static_cast<std::size_t>(w)], bad[static_cast<std::size_t>(x)]);
+          EXPECT_FALSE(router.is_fixed_point(source, offset, bad));
+        }
+      }
+    }
+  }
+  EXPECT_GT(by_symmetry, keys / 5);  // a quarter here: small trees, keys at every vertex
+  // Two-tier fat trees, plain and rail-optimized, of whole leaf groups: only the first key of
+  // each kind (a GPU's NVSwitch, its leaf) needs Dijkstra.
+  for (const ScaleOutKind out : {ScaleOutKind::fat_tree, ScaleOutKind::rail_optimized_fat_tree}) {
+    const Topology t(switched(512, 8, ScaleUpKind::nvswitch, 450e9, out, 2, 1, 16));
+    Router router(t);
+    std::set<std::pair<int, double>> seen;
+    int dijkstra = 0;
+    for (int b = 0; b < t.devices(); ++b)
+      for (auto e : boost::make_iterator_range(boost::out_edges(b, t.graph()))) {
+        const int source = static_cast<int>(boost::target(e, t.graph()));
+        const double offset = 0.0 + (t.graph()[e].latency_s + 1e-9);
+        bool sym = false;
+        const std::span<const double> got = router.key_distances(source, offset, &sym);
+        const std::vector<double> want = reference_key(t, source, offset);
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), want.begin(), want.end()));
+        if (seen.emplace(source, offset).second && !sym) ++dijkstra;
+      }
+    EXPECT_EQ(seen.size(), 128u);  // 64 NVSwitches and 64 leaves
+    EXPECT_EQ(dijkstra, 2);
+  }
 }
 
 TEST(Router, UnreachablePairsGetNoRoute) {
