@@ -348,6 +348,25 @@ TEST(Router, SpreadsExactlyAsAReferenceDijkstraOnRandomClusters) {
   }
 }
 
+// A random switched cluster under a 1-3 tier (rail-optimized) fat tree: NVSwitch domains
+// (full mesh one time in `full_mesh_one_in` + 1), sometimes a partial last domain (less often
+// when `rarely_partial`), random NICs, oversubscription, radix and network latency.
+ClusterSpec random_switched_tree(std::mt19937_64& rng, int full_mesh_one_in, bool rarely_partial) {
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  ClusterSpec c =
+      switched(0, pick(1, 8),
+               pick(0, full_mesh_one_in) ? ScaleUpKind::nvswitch : ScaleUpKind::full_mesh, 400e9);
+  c.devices = std::max(1, c.scale_up.devices_per_domain * pick(1, 24) -
+                              (rarely_partial ? pick(0, 1) * pick(0, 1) : pick(0, 1)));
+  c.scale_out.kind = pick(0, 1) ? ScaleOutKind::fat_tree : ScaleOutKind::rail_optimized_fat_tree;
+  c.scale_out.nics_per_domain = pick(1, std::max(1, c.scale_up.devices_per_domain));
+  c.scale_out.tiers = pick(1, 3);
+  c.scale_out.oversubscription = pick(1, 3);
+  c.scale_out.switch_radix = pick(4, 24);
+  if (pick(0, 1)) c.scale_out.link.latency_s = 1.7e-6;
+  return c;
+}
+
 TEST(Router, ParallelLinksAreCrossedAlikeOnRandomClusters) {
   // Topology::parallel_links (twin switches, topology.cpp): every route crosses every link of
   // a class with the same fraction, bit for bit, or none of them; the links of a class have
@@ -357,15 +376,7 @@ TEST(Router, ParallelLinksAreCrossedAlikeOnRandomClusters) {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   int merged_trials = 0;
   for (int trial = 0; trial < 80; ++trial) {
-    ClusterSpec c =
-        switched(0, pick(1, 8), pick(0, 1) ? ScaleUpKind::nvswitch : ScaleUpKind::full_mesh, 400e9);
-    c.devices = std::max(1, c.scale_up.devices_per_domain * pick(1, 24) - pick(0, 1));
-    c.scale_out.kind = pick(0, 1) ? ScaleOutKind::fat_tree : ScaleOutKind::rail_optimized_fat_tree;
-    c.scale_out.nics_per_domain = pick(1, std::max(1, c.scale_up.devices_per_domain));
-    c.scale_out.tiers = pick(1, 3);
-    c.scale_out.oversubscription = pick(1, 3);
-    c.scale_out.switch_radix = pick(4, 24);
-    if (pick(0, 1)) c.scale_out.link.latency_s = 1.7e-6;
+    const ClusterSpec c = random_switched_tree(rng, 1, false);
     const Topology t(c);
     const std::vector<int> cls = t.parallel_links();
     ASSERT_EQ(cls.size(), t.directed_link_count());
@@ -441,15 +452,7 @@ TEST(Router, KeysBySymmetryAreDijkstrasOnRandomClusters) {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   int by_symmetry = 0, keys = 0;
   for (int trial = 0; trial < 60; ++trial) {
-    ClusterSpec c =
-        switched(0, pick(1, 8), pick(0, 3) ? ScaleUpKind::nvswitch : ScaleUpKind::full_mesh, 400e9);
-    c.devices = std::max(1, c.scale_up.devices_per_domain * pick(1, 24) - pick(0, 1) * pick(0, 1));
-    c.scale_out.kind = pick(0, 1) ? ScaleOutKind::fat_tree : ScaleOutKind::rail_optimized_fat_tree;
-    c.scale_out.nics_per_domain = pick(1, std::max(1, c.scale_up.devices_per_domain));
-    c.scale_out.tiers = pick(1, 3);
-    c.scale_out.oversubscription = pick(1, 3);
-    c.scale_out.switch_radix = pick(4, 24);
-    if (pick(0, 1)) c.scale_out.link.latency_s = 1.7e-6;
+    const ClusterSpec c = random_switched_tree(rng, 3, true);
     const Topology t(c);
     Router router(t);
     const int n = static_cast<int>(t.vertex_count());
