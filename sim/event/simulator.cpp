@@ -215,6 +215,10 @@ class Run {
   std::vector<double> isolated(const std::vector<const Route*>& routes);
   int ring_pattern(const std::vector<std::vector<int>>& groups);
   int a2a_pattern(const std::vector<std::vector<int>>& groups);
+  // A pattern of `kind` over `groups`, built once by `add_flows(p)` (which adds the routes,
+  // sources and destinations), then its isolated rates and folded coefficients; cached.
+  template <class AddFlows>
+  int cached_pattern(int kind, const std::vector<std::vector<int>>& groups, AddFlows&& add_flows);
   double analytic(hw::CollectiveOp op, int size, int stride, double bytes, double* latency);
   int start_instance(int pattern, double time_bw_s, double latency_s, std::vector<double> w,
                      int name);
@@ -618,25 +622,17 @@ double Run::analytic(hw::CollectiveOp op, int size, int stride, double bytes, do
   return c.time_s;
 }
 
-// Ring: rank i sends to rank i+1 of its group (NCCL ring; Patarasuk & Yuan 2009).
-int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
-  std::vector<int> key{0};
+template <class AddFlows>
+int Run::cached_pattern(int kind, const std::vector<std::vector<int>>& groups,
+                        AddFlows&& add_flows) {
+  std::vector<int> key{kind};
   for (const auto& g : groups) key.insert(key.end(), g.begin(), g.end()), key.push_back(-1);
   auto it = pattern_cache_.find(key);
   if (it != pattern_cache_.end()) return it->second;
   const SetupTimer timer(stats_.setup_s);
   Pattern p;
   p.members = static_cast<int>(groups.front().size());
-  for (const auto& g : groups) {
-    const int n = static_cast<int>(g.size());
-    for (int i = 0; i < n; ++i) {
-      const int a = g[static_cast<std::size_t>(i)], b = g[static_cast<std::size_t>((i + 1) % n)];
-      if (a == b) continue;
-      p.routes.push_back(route(a, b));
-      p.src.push_back(i);
-      p.dsts.push_back({(i + 1) % n});
-    }
-  }
+  add_flows(p);
   p.isolated_Bps = isolated(p.routes);
   fold(p, fold_use_, fold_position_);
   patterns_.push_back(std::move(p));
@@ -644,51 +640,58 @@ int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
   return static_cast<int>(patterns_.size()) - 1;
 }
 
+// Ring: rank i sends to rank i+1 of its group (NCCL ring; Patarasuk & Yuan 2009).
+int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
+  return cached_pattern(0, groups, [&](Pattern& p) {
+    for (const auto& g : groups) {
+      const int n = static_cast<int>(g.size());
+      for (int i = 0; i < n; ++i) {
+        const int a = g[static_cast<std::size_t>(i)], b = g[static_cast<std::size_t>((i + 1) % n)];
+        if (a == b) continue;
+        p.routes.push_back(route(a, b));
+        p.src.push_back(i);
+        p.dsts.push_back({(i + 1) % n});
+      }
+    }
+  });
+}
+
 // All-to-all: a flow per pair inside a scale-up domain; across domains one flow per (source,
 // destination domain) to the member on the source's rail, carrying the bytes of every
 // member there (docs/simulate.md: bundling keeps the flow count at n * (k - 1 + D - 1)).
 int Run::a2a_pattern(const std::vector<std::vector<int>>& groups) {
-  std::vector<int> key{1};
-  for (const auto& g : groups) key.insert(key.end(), g.begin(), g.end()), key.push_back(-1);
-  auto it = pattern_cache_.find(key);
-  if (it != pattern_cache_.end()) return it->second;
-  const SetupTimer timer(stats_.setup_s);
-  Pattern p;
-  p.members = static_cast<int>(groups.front().size());
-  const auto dom = topo_.domain_of();
-  for (const auto& g : groups) {
-    const int n = static_cast<int>(g.size());
-    // Members by domain, in group order.
-    std::map<int, std::vector<int>> by_domain;
-    for (int i = 0; i < n; ++i)
-      by_domain[dom[static_cast<std::size_t>(g[static_cast<std::size_t>(i)])]].push_back(i);
-    for (int i = 0; i < n; ++i) {
-      const int home = dom[static_cast<std::size_t>(g[static_cast<std::size_t>(i)])];
-      const auto& mine = by_domain[home];
-      const int pos = static_cast<int>(std::find(mine.begin(), mine.end(), i) - mine.begin());
-      for (const auto& [d, members] : by_domain) {
-        if (d == home) {
-          for (int j : members) {
-            if (j == i) continue;
+  return cached_pattern(1, groups, [&](Pattern& p) {
+    const auto dom = topo_.domain_of();
+    for (const auto& g : groups) {
+      const int n = static_cast<int>(g.size());
+      // Members by domain, in group order.
+      std::map<int, std::vector<int>> by_domain;
+      for (int i = 0; i < n; ++i)
+        by_domain[dom[static_cast<std::size_t>(g[static_cast<std::size_t>(i)])]].push_back(i);
+      for (int i = 0; i < n; ++i) {
+        const int home = dom[static_cast<std::size_t>(g[static_cast<std::size_t>(i)])];
+        const auto& mine = by_domain[home];
+        const int pos = static_cast<int>(std::find(mine.begin(), mine.end(), i) - mine.begin());
+        for (const auto& [d, members] : by_domain) {
+          if (d == home) {
+            for (int j : members) {
+              if (j == i) continue;
+              p.routes.push_back(
+                  route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
+              p.src.push_back(i);
+              p.dsts.push_back({j});
+            }
+          } else {
+            const int j = members[static_cast<std::size_t>(pos) % members.size()];
             p.routes.push_back(
                 route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
             p.src.push_back(i);
-            p.dsts.push_back({j});
+            p.dsts.push_back(members);
           }
-        } else {
-          const int j = members[static_cast<std::size_t>(pos) % members.size()];
-          p.routes.push_back(route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
-          p.src.push_back(i);
-          p.dsts.push_back(members);
         }
       }
     }
-  }
-  p.isolated_Bps = isolated(p.routes);
-  fold(p, fold_use_, fold_position_);
-  patterns_.push_back(std::move(p));
-  pattern_cache_.emplace(key, static_cast<int>(patterns_.size()) - 1);
-  return static_cast<int>(patterns_.size()) - 1;
+  });
 }
 
 int Run::start_instance(int pattern, double time_bw_s, double latency_s, std::vector<double> w,
