@@ -54,6 +54,33 @@ void add_xy_series(QChart* chart, std::initializer_list<QXYSeries*> series, QAbs
   }
 }
 
+// The red marker of the configuration on screen, shared by the loss and Pareto charts.
+QScatterSeries* current_configuration_marker() {
+  auto* m = new QScatterSeries;
+  m->setName("Current configuration");
+  m->setMarkerSize(14);
+  m->setColor(QColor("#cf222e"));
+  return m;
+}
+
+// A base-2 log axis without minor ticks (expert counts, dollars).
+QLogValueAxis* log2_axis(const char* label_format, const QString& title) {
+  auto* a = new QLogValueAxis;
+  a->setBase(2);
+  a->setLabelFormat(label_format);
+  a->setMinorTickCount(0);
+  a->setTitleText(title);
+  return a;
+}
+
+// The wrapped status line under a chart, named for the tests.
+QLabel* chart_status_label(const char* object_name) {
+  auto* l = new QLabel;
+  l->setObjectName(object_name);
+  l->setWordWrap(true);
+  return l;
+}
+
 const QColor kScenarioColors[] = {QColor("#1f4e8c"), QColor("#e8833a"), QColor("#6b8e23"),
                                   QColor("#c94f7c")};
 constexpr int kMaxPinned = 4;
@@ -141,23 +168,14 @@ QWidget* MainWindow::build_loss_tab() {
   loss_points_ = new QScatterSeries;
   loss_points_->setName("E = 1, 2, 4, …, 512");
   loss_points_->setMarkerSize(8);
-  loss_current_ = new QScatterSeries;
-  loss_current_->setName("Current configuration");
-  loss_current_->setMarkerSize(14);
-  loss_current_->setColor(QColor("#cf222e"));
-  loss_x_ = new QLogValueAxis;
-  loss_x_->setBase(2);
-  loss_x_->setLabelFormat("%g");
-  loss_x_->setMinorTickCount(0);
-  loss_x_->setTitleText("Routed experts per MoE layer (count, log scale)");
+  loss_current_ = current_configuration_marker();
+  loss_x_ = log2_axis("%g", "Routed experts per MoE layer (count, log scale)");
   loss_y_ = new QValueAxis;
   loss_y_->setTitleText("Predicted final loss (nats/token)");
   add_xy_series(loss_chart, {loss_line_, loss_points_, loss_current_}, loss_x_, loss_y_);
   loss_chart->legend()->setAlignment(Qt::AlignBottom);
   column->addWidget(with_export(make_chart_view(loss_chart, "loss_experts_chart", 320)), 1);
-  loss_status_ = new QLabel;
-  loss_status_->setObjectName("loss_status");
-  loss_status_->setWordWrap(true);
+  loss_status_ = chart_status_label("loss_status");
   column->addWidget(loss_status_);
 
   auto* plan_chart = new QChart;
@@ -171,23 +189,14 @@ QWidget* MainWindow::build_loss_tab() {
   plan_front_->setName("Pareto frontier (loss vs cost)");
   plan_front_->setColor(QColor("#1f4e8c"));
   plan_front_->setPointsVisible(true);
-  plan_current_ = new QScatterSeries;
-  plan_current_->setName("Current configuration");
-  plan_current_->setMarkerSize(14);
-  plan_current_->setColor(QColor("#cf222e"));
-  plan_x_ = new QLogValueAxis;
-  plan_x_->setBase(2);
-  plan_x_->setLabelFormat("%.0f");
-  plan_x_->setMinorTickCount(0);
-  plan_x_->setTitleText("Training cost (USD, log scale)");
+  plan_current_ = current_configuration_marker();
+  plan_x_ = log2_axis("%.0f", "Training cost (USD, log scale)");
   plan_y_ = new QValueAxis;
   plan_y_->setTitleText("Predicted final loss (nats/token)");
   add_xy_series(plan_chart, {plan_all_, plan_front_, plan_current_}, plan_x_, plan_y_);
   plan_chart->legend()->setAlignment(Qt::AlignBottom);
   column->addWidget(with_export(make_chart_view(plan_chart, "pareto_chart", 320)), 1);
-  plan_status_ = new QLabel;
-  plan_status_->setObjectName("plan_status");
-  plan_status_->setWordWrap(true);
+  plan_status_ = chart_status_label("plan_status");
   plan_status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   column->addWidget(plan_status_);
   return panel;
