@@ -19,77 +19,89 @@ std::vector<ThroughputRow> narayanan_table1_rows() {
 
 namespace {
 
-// Each case through the step model; the error against whichever figure the source gives.
-std::vector<ThroughputRow> evaluate_cases(const std::vector<sim::ThroughputCase>& cases,
-                                          const std::function<void(hw::Accelerator&)>& adjust) {
-  std::vector<ThroughputRow> rows;
+// A published run with what the step model needs, loaded once: the network depends only on
+// the topology, so what-ifs and calibration grids change the accelerator alone.
+struct PreparedCase {
+  sim::ThroughputCase c;
+  model::ModelSpec spec;
+  hw::ClusterSpec cluster;
+  std::shared_ptr<const sim::Network> network;
+};
+
+std::vector<PreparedCase> prepare(const std::vector<sim::ThroughputCase>& cases) {
+  std::vector<PreparedCase> out;
   for (const sim::ThroughputCase& c : cases) {
-    const model::ModelSpec spec = load_model(c.model);
-    hw::ClusterSpec cluster = load_cluster(c.cluster, static_cast<int>(c.devices));
+    PreparedCase p{
+        c, load_model(c.model), load_cluster(c.cluster, static_cast<int>(c.devices)), {}};
+    p.network = sim::make_network(p.cluster);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// Each case through the step model with the accelerator changed by `adjust`; the error
+// against whichever figure the source gives.
+std::vector<ThroughputRow> evaluate(const std::vector<PreparedCase>& cases,
+                                    const std::function<void(hw::Accelerator&)>& adjust) {
+  std::vector<ThroughputRow> rows;
+  for (const PreparedCase& p : cases) {
+    hw::ClusterSpec cluster = p.cluster;
     adjust(cluster.accelerator);
-    const sim::StepModel step_model(spec, cluster, sim::make_network(cluster), c.options);
+    const sim::StepModel step_model(p.spec, cluster, p.network, p.c.options);
     ThroughputRow r;
-    r.input = c;
-    r.step = step_model.evaluate(c.layout);
+    r.input = p.c;
+    r.step = step_model.evaluate(p.c.layout);
     r.predicted_flops_per_device = r.step.achieved_flops_per_device;
-    r.relative_error = c.measured_step_s > 0
-                           ? c.measured_step_s / r.step.step_s - 1
-                           : r.predicted_flops_per_device / c.measured_flops_per_device - 1;
+    r.relative_error = p.c.measured_step_s > 0
+                           ? p.c.measured_step_s / r.step.step_s - 1
+                           : r.predicted_flops_per_device / p.c.measured_flops_per_device - 1;
     rows.push_back(r);
   }
   return rows;
 }
 
-}  // namespace
-
-std::vector<ThroughputRow> narayanan_table1_rows(
-    const std::function<void(hw::Accelerator&)>& adjust) {
-  return evaluate_cases(sim::narayanan_table1_cases(), adjust);
-}
-
-std::vector<ThroughputRow> korthikanti_table5_rows() {
-  return evaluate_cases(sim::korthikanti_table5_cases(), [](hw::Accelerator&) {});
-}
-
-namespace {
-
-// Korthikanti's runs prepared once (model, cluster, network); `set(acc, x)` changes the one
-// parameter, searched over lo..hi in steps of 0.01 for the least mean absolute error.
+// Korthikanti's runs; `set(acc, x)` changes the one parameter, searched over lo..hi in steps
+// of 0.01 for the least mean absolute error.
 ParameterFit fit_on_korthikanti(int lo_percent, int hi_percent,
                                 const std::function<void(hw::Accelerator&, double)>& set) {
-  struct Prepared {
-    sim::ThroughputCase c;
-    model::ModelSpec spec;
-    hw::ClusterSpec cluster;
-    std::shared_ptr<const sim::Network> network;
-  };
-  std::vector<Prepared> runs;
-  for (const sim::ThroughputCase& c : sim::korthikanti_table5_cases()) {
-    Prepared p{c, load_model(c.model), load_cluster(c.cluster, static_cast<int>(c.devices)), {}};
-    p.network = sim::make_network(p.cluster);
-    runs.push_back(std::move(p));
-  }
+  const std::vector<PreparedCase> runs = prepare(sim::korthikanti_table5_cases());
   ParameterFit best;
   best.mean_abs_error = 1e300;
   for (int i = lo_percent; i <= hi_percent; ++i) {
     const double x = i / 100.0;
-    double sum = 0, worst = 0;
-    for (Prepared& p : runs) {
-      hw::ClusterSpec cluster = p.cluster;
-      set(cluster.accelerator, x);
-      const sim::StepModel step_model(p.spec, cluster, p.network, p.c.options);
-      const double err =
-          std::fabs(p.c.measured_step_s / step_model.evaluate(p.c.layout).step_s - 1);
-      sum += err;
-      worst = std::max(worst, err);
-    }
-    const double mean = runs.empty() ? 0.0 : sum / static_cast<double>(runs.size());
-    if (mean < best.mean_abs_error) best = {x, mean, worst};
+    const ErrorSummary e = summarize(evaluate(runs, [&](hw::Accelerator& a) { set(a, x); }));
+    if (e.mean_abs < best.mean_abs_error) best = {x, e.mean_abs, e.max_abs};
   }
   return best;
 }
 
 }  // namespace
+
+ErrorSummary summarize(const std::vector<ThroughputRow>& rows) {
+  ErrorSummary e;
+  if (rows.empty()) return e;
+  e.lowest = e.highest = rows.front().relative_error;
+  double total = 0;
+  for (const ThroughputRow& r : rows) {
+    const double a = std::fabs(r.relative_error);
+    total += a;
+    e.max_abs = std::max(e.max_abs, a);
+    e.lowest = std::min(e.lowest, r.relative_error);
+    e.highest = std::max(e.highest, r.relative_error);
+    e.outside_ten_percent += a > 0.10 ? 1 : 0;
+  }
+  e.mean_abs = total / static_cast<double>(rows.size());
+  return e;
+}
+
+std::vector<ThroughputRow> narayanan_table1_rows(
+    const std::function<void(hw::Accelerator&)>& adjust) {
+  return evaluate(prepare(sim::narayanan_table1_cases()), adjust);
+}
+
+std::vector<ThroughputRow> korthikanti_table5_rows() {
+  return evaluate(prepare(sim::korthikanti_table5_cases()), [](hw::Accelerator&) {});
+}
 
 void uncalibrate_memory(hw::Accelerator& a) {
   a.memory.max_fraction = hw::MemoryEfficiency{}.max_fraction;
@@ -153,8 +165,6 @@ std::string render_validation_markdown() {
        "exposed comm s |\n"
     << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   const auto kor = korthikanti_table5_rows();
-  double kor_sum = 0;
-  std::size_t kor_outside = 0;
   for (const auto& r : kor) {
     const auto& l = r.input.layout;
     std::snprintf(buf, sizeof buf,
@@ -165,12 +175,11 @@ std::string render_validation_markdown() {
                   static_cast<long long>(l.micro_batch), r.input.measured_step_s, r.step.step_s,
                   100 * r.relative_error, r.step.breakdown.exposed_communication_s);
     o << buf;
-    kor_sum += std::fabs(r.relative_error);
-    kor_outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
   }
-  std::snprintf(
-      buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n",
-      kor.empty() ? 0.0 : 100 * kor_sum / static_cast<double>(kor.size()), kor.size(), kor_outside);
+  const ErrorSummary kor_errors = summarize(kor);
+  std::snprintf(buf, sizeof buf,
+                "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%.\n",
+                100 * kor_errors.mean_abs, kor.size(), kor_errors.outside_ten_percent);
   o << buf;
 
   // 2. The held-out validation: Narayanan et al. 2021 Table 1.
@@ -185,7 +194,6 @@ std::string render_validation_markdown() {
     << "| model | t | p | V | GPUs | batch | micro | measured | predicted | error | step s | "
        "bubble s | exposed comm s |\n"
     << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  double sum = 0;
   const auto rows = narayanan_table1_rows();
   for (const auto& r : rows) {
     const auto& l = r.input.layout;
@@ -199,15 +207,13 @@ std::string render_validation_markdown() {
                   100 * r.relative_error, r.step.step_s, r.step.breakdown.pipeline_bubble_s,
                   r.step.breakdown.exposed_communication_s);
     o << buf;
-    sum += std::fabs(r.relative_error);
   }
-  const double mean = rows.empty() ? 0.0 : sum / static_cast<double>(rows.size());
-  std::size_t outside = 0;
-  for (const auto& r : rows) outside += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
+  const ErrorSummary errors = summarize(rows);
   std::snprintf(
       buf, sizeof buf, "\nMean absolute error: %.1f%% over %zu rows; %zu rows outside 10%%: %s.\n",
-      100 * mean, rows.size(), outside,
-      outside == 0 && mean <= 0.05 ? "within the tolerance" : "**not within the tolerance**");
+      100 * errors.mean_abs, rows.size(), errors.outside_ten_percent,
+      errors.outside_ten_percent == 0 && errors.mean_abs <= 0.05 ? "within the tolerance"
+                                                                 : "**not within the tolerance**");
   o << buf;
 
   // How much the held-out result depends on the calibrated value, and on the other choices.
@@ -233,35 +239,18 @@ std::string render_validation_markdown() {
        [](hw::Accelerator& a) { a.gemm.max_fraction *= 1.05; }},
       {"memory-bound efficiency at the uncalibrated default (0.90)", uncalibrate_memory},
   };
+  const std::vector<PreparedCase> table1 = prepare(sim::narayanan_table1_cases());
   for (const WhatIf& w : what_ifs) {
-    const auto alt = narayanan_table1_rows(w.adjust);
-    double total = 0, lo = 1e300, hi = -1e300;
-    std::size_t out = 0;
-    for (const auto& r : alt) {
-      total += std::fabs(r.relative_error);
-      lo = std::min(lo, r.relative_error);
-      hi = std::max(hi, r.relative_error);
-      out += std::fabs(r.relative_error) > 0.10 ? 1 : 0;
-    }
-    const double n = alt.empty() ? 1.0 : static_cast<double>(alt.size());
+    const ErrorSummary e = summarize(evaluate(table1, w.adjust));
     std::snprintf(buf, sizeof buf, "| %s | %.1f%% | %+.1f%% | %+.1f%% | %zu |\n", w.name.c_str(),
-                  100 * total / n, 100 * lo, 100 * hi, out);
+                  100 * e.mean_abs, 100 * e.lowest, 100 * e.highest, e.outside_ten_percent);
     o << buf;
   }
 
   // Which parameter to calibrate: the alternative fitted on the same runs, and Table 1 under it.
   {
     const ParameterFit gemm = fit_a100_gemm_ceiling();
-    auto summary = [](const std::vector<ThroughputRow>& t) {
-      double total = 0, worst = 0;
-      for (const auto& r : t) {
-        total += std::fabs(r.relative_error);
-        worst = std::max(worst, std::fabs(r.relative_error));
-      }
-      return std::make_pair(t.empty() ? 0.0 : total / static_cast<double>(t.size()), worst);
-    };
-    const auto chosen = summary(rows);
-    const auto other = summary(narayanan_table1_rows([&](hw::Accelerator& a) {
+    const ErrorSummary other = summarize(evaluate(table1, [&](hw::Accelerator& a) {
       uncalibrate_memory(a);
       a.gemm.max_fraction = gemm.value;
     }));
@@ -277,14 +266,14 @@ std::string render_validation_markdown() {
     std::snprintf(buf, sizeof buf,
                   "| memory-bound efficiency (chosen) | %.2f | %.1f%% / %.1f%% | "
                   "%.1f%% / %.1f%% |\n",
-                  fit.value, 100 * fit.mean_abs_error, 100 * fit.max_abs_error, 100 * chosen.first,
-                  100 * chosen.second);
+                  fit.value, 100 * fit.mean_abs_error, 100 * fit.max_abs_error,
+                  100 * errors.mean_abs, 100 * errors.max_abs);
     o << buf;
     std::snprintf(buf, sizeof buf,
                   "| GEMM ceiling `gemm.max_fraction` | %.2f | %.1f%% / %.1f%% | "
                   "%.1f%% / %.1f%% |\n",
                   gemm.value, 100 * gemm.mean_abs_error, 100 * gemm.max_abs_error,
-                  100 * other.first, 100 * other.second);
+                  100 * other.mean_abs, 100 * other.max_abs);
     o << buf;
     o << "\nThe memory-bound efficiency was chosen before this comparison was run, for a reason\n"
       << "outside both tables: the GEMM curve already sits below the A100's measured maximum\n"

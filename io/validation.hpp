@@ -16,6 +16,14 @@ struct ThroughputRow {
   sim::StepResult step;
 };
 
+// The errors of a table: mean and largest absolute, smallest and largest signed, and how
+// many rows lie outside 10% (the per-row tolerance).
+struct ErrorSummary {
+  double mean_abs = 0, max_abs = 0, lowest = 0, highest = 0;
+  std::size_t outside_ten_percent = 0;
+};
+ErrorSummary summarize(const std::vector<ThroughputRow>& rows);
+
 // Every Narayanan et al. 2021 Table 1 row through the step model.
 std::vector<ThroughputRow> narayanan_table1_rows();
 
