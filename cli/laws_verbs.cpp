@@ -185,13 +185,9 @@ LossAnswer answer_loss(const po::variables_map& vm) {
                              "must be between 1e6 and 1e16 parameters");
       options.max_params_total = cap;
     }
-    try {
-      a.opt = laws::compute_optimal(law, flops, options);
-    } catch (const std::invalid_argument&) {
-      if (!options.max_params_total) throw;
-      throw io::InputError("--max-params-total", text_of(vm, "max-params-total"),
-                           "is too small: not even the embeddings of the smallest model fit");
-    }
+    // A cap of at least 1e6 always admits some model of App. B's family, so compute_optimal's
+    // "nothing fits" cannot happen here.
+    a.opt = laws::compute_optimal(law, flops, options);
     a.optimal = true;
     require_finite(law, {a.opt.loss, a.opt.params, a.opt.params_total, a.opt.tokens});
     return a;
