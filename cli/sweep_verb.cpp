@@ -496,6 +496,23 @@ std::string sweep_point_row(const io::SweepSpec& spec, std::int64_t point, io::S
   return row;
 }
 
+// Under MPI, rank 0 prints a failure itself (as main() would) and returns its exit code, so
+// that it has spoken before any other rank exits.
+int report_failure(std::exception_ptr failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const io::InputError& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "error: command line: " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "internal error: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
 int run_sweep(const std::vector<std::string>& args) {
   MpiSession mpi;  // initializes MPI only under a launcher with more than one rank
   const bool root = !mpi.active() || mpi.rank() == 0;
@@ -503,9 +520,14 @@ int run_sweep(const std::vector<std::string>& args) {
   try {
     maybe = read_setup(args);
   } catch (const std::exception&) {
-    // Every rank reads the same flags and spec and fails the same way: rank 0 says so.
-    if (!root) return 2;
-    throw;
+    if (!mpi.active()) throw;
+    // Every rank reads the same flags and spec and fails the same way: rank 0 says so, and
+    // no rank exits before it has (mpirun stops the job at the first non-zero exit).
+    const int code = root ? report_failure(std::current_exception()) : 2;
+#ifdef MOESIM_HAVE_MPI
+    MPI_Barrier(MPI_COMM_WORLD);
+#endif
+    return code;
   }
   if (!maybe) return 0;
   const SweepSetup& setup = *maybe;
@@ -539,17 +561,8 @@ int run_sweep(const std::vector<std::string>& args) {
     }
 #ifdef MOESIM_HAVE_MPI
     if (mpi.active() && failed) {
-      // Say it before the other ranks hear of it: their exit makes mpirun stop this rank,
-      // which could otherwise be killed before main() prints the message.
-      int code = 2;
-      try {
-        std::rethrow_exception(failed);
-      } catch (const io::InputError& e) {
-        std::cerr << "error: " << e.what() << std::endl;
-      } catch (const std::exception& e) {
-        std::cerr << "internal error: " << e.what() << std::endl;
-        code = 1;
-      }
+      // Say it before the other ranks hear of it: their exit makes mpirun stop this rank.
+      const int code = report_failure(failed);
       if (fd >= 0) ::close(fd);
       broadcast_todo(2, todo);
       return code;

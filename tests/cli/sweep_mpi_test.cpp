@@ -124,4 +124,15 @@ TEST_F(SweepMpi, ResumeUnderMpiCompletesACutFile) {
   EXPECT_TRUE(same_rows(as_set(lines_of(dir_ / "cut.csv")), as_set(single)));  // untouched
 }
 
+// A bad spec fails on every rank alike: one line from rank 0, exit 2, no output file.
+TEST_F(SweepMpi, BadSpecIsReportedOnceByRankZero) {
+  std::ofstream(spec_) << R"({"verb": "estimate", "grid": {"tp": [1, 2]}, "bogus": 1})";
+  EXPECT_EQ(shell(kMpirun + sweep("bad.csv", "--threads 1")), 2);
+  const auto err = lines_of(dir_ / "bad.csv.err");
+  std::size_t errors = 0;
+  for (const auto& l : err) errors += l.rfind("error: ", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(errors, 1u) << err.size() << " lines on stderr";
+  EXPECT_FALSE(fs::exists(dir_ / "bad.csv"));
+}
+
 }  // namespace
