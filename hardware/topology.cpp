@@ -377,6 +377,60 @@ void Topology::build_adjacency() {
     group_first_[domain_group_[dom]] = std::min(group_first_[domain_group_[dom]], dom);
     ++group_size_[domain_group_[dom]];
   }
+  find_twins();
+}
+
+// Twin switches (parallel_links, Router::next_hops): switches with no device as neighbour and
+// the same neighbours over links of the same parameters, both directions. Only where the
+// weights are monotone: the argument that twins are crossed alike needs Dijkstra's exact
+// distances.
+void Topology::find_twins() {
+  const int n = static_cast<int>(vertex_count());
+  link_slot_.assign(links_.size(), -1);
+  for (int u = 0; u < n; ++u)
+    for (int e = out_begin_[u]; e < out_begin_[u + 1]; ++e)
+      link_slot_[out_link_[e]] = e - out_begin_[u];
+  twin_groups_.clear();
+  aligned_twin_.assign(n, -1);
+  if (!monotone_weights_) return;
+  // A vertex's links as (neighbour, out-link and in-link parameters), sorted: twins have
+  // equal lists. Devices and their neighbours (route ends, Router's key sources) and vertices
+  // with two links to one neighbour are left out.
+  using Entry = std::tuple<int, double, double, double, int, double, double, double, int>;
+  std::map<std::vector<Entry>, std::vector<int>> groups;
+  for (int v = spec_.devices; v < n; ++v) {
+    std::vector<Entry> sig;
+    bool candidate = out_begin_[v + 1] > out_begin_[v];
+    for (int e = out_begin_[v]; candidate && e < out_begin_[v + 1]; ++e) {
+      const int u = out_target_[e];
+      candidate = u >= spec_.devices;
+      const LinkInfo& out = links_[out_link_[e]];
+      const LinkInfo& in = links_[out_link_[e] ^ 1];  // the other direction (add_link)
+      sig.emplace_back(u, out.bandwidth_Bps, out.latency_s, out.efficiency,
+                       static_cast<int>(out.kind), in.bandwidth_Bps, in.latency_s, in.efficiency,
+                       static_cast<int>(in.kind));
+    }
+    if (!candidate) continue;
+    std::sort(sig.begin(), sig.end());
+    if (std::adjacent_find(sig.begin(), sig.end(), [](const Entry& a, const Entry& b) {
+          return std::get<0>(a) == std::get<0>(b);
+        }) != sig.end())
+      continue;
+    groups[std::move(sig)].push_back(v);
+  }
+  for (auto& [sig, twins] : groups) {
+    if (twins.size() < 2) continue;
+    // Aligned: out-links to the same neighbours in the same order as the first twin's.
+    const int first = twins[0];
+    for (int v : twins) {
+      if (v == first) continue;
+      bool aligned = true;
+      for (int e = out_begin_[v], f = out_begin_[first]; aligned && e < out_begin_[v + 1]; ++e, ++f)
+        aligned = out_target_[e] == out_target_[f];
+      if (aligned) aligned_twin_[v] = first;
+    }
+    twin_groups_.push_back(std::move(twins));
+  }
 }
 
 // The guess: swap the domains of `from` and `to` (through their first devices), and when their
@@ -399,7 +453,7 @@ bool Topology::symmetry_map(int from, int to, std::vector<int>& sigma) const {
   const int r0 = a0 % size / per_nic, r1 = a % size / per_nic;
   const auto swap = [](int x, int p, int q) { return x == p ? q : x == q ? p : x; };
   sigma.resize(n);
-  for (int d = 0; d < devices; ++d) {
+  const auto map_device = [&](int d) {
     const int dom = d / size, g = domain_group_[dom];
     int image = dom;
     if (g == g0 || g == g1) {
@@ -412,7 +466,21 @@ bool Topology::symmetry_map(int from, int to, std::vector<int>& sigma) const {
     const int moved = swap(local / per_nic, r0, r1) * per_nic + local % per_nic;
     if (moved >= size) return false;
     sigma[d] = image * size + moved;
-    if (sigma[d] >= devices) return false;
+    return sigma[d] < devices;
+  };
+  if (r0 != r1) {
+    for (int d = 0; d < devices; ++d)
+      if (!map_device(d)) return false;
+  } else {
+    // Rails stay: only the devices of groups g0 and g1 (contiguous domains) can move.
+    std::iota(sigma.begin(), sigma.begin() + devices, 0);
+    for (const int g : {g0, g1}) {
+      const int first = group_first_[g] * size;
+      const int last = std::min(devices, (group_first_[g] + group_size_[g]) * size);
+      for (int d = first; d < last; ++d)
+        if (!map_device(d)) return false;
+      if (g0 == g1) break;
+    }
   }
   for (int v = devices; v < n; ++v) {
     if (parent_[v] < 0) return false;
@@ -541,10 +609,13 @@ int Router::key(int source, double offset) {
   key_source_.emplace_back(source, offset);
   key_distances_.push_back(std::move(dist));
   keys_at_[source].emplace_back(offset, k);
-  if (!key_by_symmetry_ && t.monotone_weights_) {
-    // The latest Dijkstra key of its kind is the template (the nearest, as keys come in order).
+  if (t.monotone_weights_) {
+    // The latest key of its kind and leaf group is the template (keys by symmetry are
+    // Dijkstra's bits too): a guess from the same group moves few vertices (key_by_symmetry).
+    const int group = t.leaf_group_under(source);
     const auto it = std::find_if(templates_.begin(), templates_.end(), [&](int k0) {
-      return key_source_[k0].second == offset && same_kind(t, key_source_[k0].first, source);
+      return key_source_[k0].second == offset && same_kind(t, key_source_[k0].first, source) &&
+             t.leaf_group_under(key_source_[k0].first) == group;
     });
     if (it != templates_.end()) {
       *it = k;
@@ -563,19 +634,116 @@ bool Router::key_by_symmetry(int source, double offset, std::vector<double>& dis
   // Guesses that keep failing (tori, uneven pods) stop being tried.
   if (!t.monotone_weights_ || !t.duplex_weights_ || symmetry_misses_ > 2 * symmetry_hits_ + 8)
     return false;
-  const auto it = std::find_if(templates_.begin(), templates_.end(), [&](int k) {
-    return key_source_[k].second == offset && same_kind(t, key_source_[k].first, source);
-  });
-  if (it == templates_.end()) return false;
-  const int k0 = *it;
+  // A template of the same kind, from the source's own leaf group if there is one.
+  const int group = t.leaf_group_under(source);
+  int k0 = -1;
+  for (int k : templates_)
+    if (key_source_[k].second == offset && same_kind(t, key_source_[k].first, source) &&
+        (k0 < 0 || t.leaf_group_under(key_source_[k].first) == group))
+      k0 = k;
+  if (k0 < 0) return false;
   bool ok = t.symmetry_map(key_source_[k0].first, source, sigma_);
   if (ok) {
     const auto& d0 = key_distances_[k0];
     dist.assign(d0.size(), std::numeric_limits<double>::quiet_NaN());  // unmapped: rejected
     for (std::size_t v = 0; v < d0.size(); ++v) dist[sigma_[v]] = d0[v];
-    ok = is_fixed_point(source, offset, dist);
+    // An automorphism maps the template's fixed point onto this key's (checked on the
+    // vertices it moves and their neighbours); else the full sweep decides.
+    ok = is_automorphism(sigma_, t.out_target_.size() / 4) || is_fixed_point(source, offset, dist);
+#ifndef NDEBUG
+    if (ok && !is_fixed_point(source, offset, dist))
+      throw std::logic_error("Router: an automorphism's distances are not the fixed point");
+#endif
   }
   ++(ok ? symmetry_hits_ : symmetry_misses_);
+  return ok;
+}
+
+int Topology::leaf_group_under(int v) const {
+  while (v >= spec_.devices && parent_[v] >= 0) v = parent_[v];
+  return v < spec_.devices ? domain_group_[v / domain_size_] : -1;
+}
+
+// Whether sigma, a map of every vertex, is an automorphism of the weighted graph: a
+// permutation under which every vertex's out-links (neighbour, Dijkstra weight) are those of
+// its image. A vertex that sigma fixes, with every neighbour fixed, maps its links onto
+// themselves, so only the moved vertices and their neighbours (links are duplex: in- and
+// out-neighbours alike) are checked: their links, not the graph's.
+bool Router::is_automorphism(std::span<const int> sigma, std::size_t max_links) {
+  const auto& t = topo_;
+  const int n = static_cast<int>(t.vertex_count());
+  if (static_cast<int>(sigma.size()) != n) return false;
+  mark_.resize(static_cast<std::size_t>(n), 0);  // all 0 between calls
+  moved_.clear();
+  checked_.clear();
+  for (int v = 0; v < n; ++v)
+    if (sigma[v] != v) {
+      if (sigma[v] < 0 || sigma[v] >= n) return false;
+      moved_.push_back(v);
+      mark_[v] = 1;
+    }
+  bool ok = true;
+  // A permutation: the moved vertices' images are moved vertices, each hit once.
+  for (int v : moved_) {
+    char& m = mark_[sigma[v]];
+    ok = ok && (m & 1) && !(m & 2);
+    m |= 2;
+  }
+  for (int v : moved_)
+    for (int e = t.out_begin_[v]; ok && e <= t.out_begin_[v + 1]; ++e) {
+      const int x = e == t.out_begin_[v + 1] ? v : t.out_target_[e];
+      if (mark_[x] & 4) continue;
+      mark_[x] |= 4;
+      checked_.push_back(x);
+    }
+  std::size_t links = 0;
+  for (int x : checked_) links += static_cast<std::size_t>(t.out_begin_[x + 1] - t.out_begin_[x]);
+  ok = ok && links <= max_links;
+  for (std::size_t i = 0; ok && i < checked_.size(); ++i) {
+    const int x = checked_[i], y = sigma[x];
+    const int bx = t.out_begin_[x], by = t.out_begin_[y], deg = t.out_begin_[x + 1] - bx;
+    if (t.out_begin_[y + 1] - by != deg) {
+      ok = false;
+      break;
+    }
+    bool in_order = true;  // the common case: images in the image's own order
+    for (int k = 0; in_order && k < deg; ++k)
+      in_order = sigma[t.out_target_[bx + k]] == t.out_target_[by + k] &&
+                 t.out_weight_[bx + k] == t.out_weight_[by + k];
+    if (in_order) continue;
+    // Else as sets: y's links stamped by neighbour, then each of x's images looked up and
+    // used once. Two links of y to one neighbour: compared as sorted lists instead.
+    if (++stamp_epoch_ == 0) std::fill(stamp_.begin(), stamp_.end(), 0), stamp_epoch_ = 1;
+    stamp_.resize(static_cast<std::size_t>(n), 0);
+    stamp_weight_.resize(static_cast<std::size_t>(n));
+    bool simple = true;
+    for (int k = 0; simple && k < deg; ++k) {
+      const int v = t.out_target_[by + k];
+      simple = stamp_[v] != stamp_epoch_;
+      stamp_[v] = stamp_epoch_;
+      stamp_weight_[v] = t.out_weight_[by + k];
+    }
+    if (simple) {
+      for (int k = 0; ok && k < deg; ++k) {
+        const int v = sigma[t.out_target_[bx + k]];
+        ok = stamp_[v] == stamp_epoch_ && stamp_weight_[v] == t.out_weight_[bx + k];
+        stamp_[v] = 0;  // used
+      }
+      continue;
+    }
+    image_links_.clear();
+    own_links_.clear();
+    for (int k = 0; k < deg; ++k) {
+      image_links_.emplace_back(sigma[t.out_target_[bx + k]], t.out_weight_[bx + k]);
+      own_links_.emplace_back(t.out_target_[by + k], t.out_weight_[by + k]);
+    }
+    std::sort(image_links_.begin(), image_links_.end());
+    std::sort(own_links_.begin(), own_links_.end());
+    ok = image_links_ == own_links_;
+  }
+  for (int v : moved_) mark_[v] = 0;
+  for (int v : moved_) mark_[sigma[v]] = 0;
+  for (int x : checked_) mark_[x] = 0;
   return ok;
 }
 
@@ -656,6 +824,22 @@ std::span<const int> Router::next_hops(int u) {
   const int hub = hub_[u];
   int* memo = hub >= 0 ? hop_memo_[view_destination_].data() + 2 * hub : nullptr;
   if (memo && memo[0] >= 0) return {hop_pool_.data() + memo[0], static_cast<std::size_t>(memo[1])};
+  const int twin = t.aligned_twin_[u];
+  if (memo && twin >= 0 && view_destination_ < t.spec_.devices) {
+    // A twin switch's next hops, moved to u's out-links by position. Exact: the swap of u and
+    // its twin fixes the destination (a device) and its keys' sources (a device or a
+    // device's neighbour, never a twin), so both have the same distance bit for bit
+    // (parallel_links' argument) and the same neighbours over links of the same parameters:
+    // the equal-cost test passes at the same positions. Saves scanning every spine's links.
+    const std::span<const int> first = next_hops(twin);  // a hub too (same degree): memoised
+    const auto from = static_cast<std::size_t>(first.data() - hop_pool_.data());
+    const std::size_t count = first.size();
+    memo[0] = static_cast<int>(hop_pool_.size());
+    memo[1] = static_cast<int>(count);
+    for (std::size_t i = 0; i < count; ++i)
+      hop_pool_.push_back(t.out_link_[t.out_begin_[u] + t.link_slot_[hop_pool_[from + i]]]);
+    return {hop_pool_.data() + memo[0], count};
+  }
   auto& next = candidates_;
   next.clear();
   const double du = distance(u);
@@ -782,33 +966,7 @@ std::vector<int> Topology::parallel_links() const {
   const std::size_t m = links_.size();
   std::vector<int> rep(m);
   std::iota(rep.begin(), rep.end(), 0);
-  if (!monotone_weights_) return rep;
   const int n = static_cast<int>(vertex_count());
-  // A vertex's links as (neighbour, out-link and in-link parameters), sorted: twins have
-  // equal lists. Devices and their neighbours (route ends, Router's key sources) and vertices
-  // with two links to one neighbour are left out.
-  using Entry = std::tuple<int, double, double, double, int, double, double, double, int>;
-  std::map<std::vector<Entry>, std::vector<int>> groups;
-  for (int v = spec_.devices; v < n; ++v) {
-    std::vector<Entry> sig;
-    bool candidate = out_begin_[v + 1] > out_begin_[v];
-    for (int e = out_begin_[v]; candidate && e < out_begin_[v + 1]; ++e) {
-      const int u = out_target_[e];
-      candidate = u >= spec_.devices;
-      const LinkInfo& out = links_[out_link_[e]];
-      const LinkInfo& in = links_[out_link_[e] ^ 1];  // the other direction (add_link)
-      sig.emplace_back(u, out.bandwidth_Bps, out.latency_s, out.efficiency,
-                       static_cast<int>(out.kind), in.bandwidth_Bps, in.latency_s, in.efficiency,
-                       static_cast<int>(in.kind));
-    }
-    if (!candidate) continue;
-    std::sort(sig.begin(), sig.end());
-    if (std::adjacent_find(sig.begin(), sig.end(), [](const Entry& a, const Entry& b) {
-          return std::get<0>(a) == std::get<0>(b);
-        }) != sig.end())
-      continue;
-    groups[std::move(sig)].push_back(v);
-  }
   // Union-find over link ids, the lowest id of a class as its root.
   const auto find = [&rep](int l) {
     while (rep[l] != l) l = rep[l] = rep[rep[l]];
@@ -819,8 +977,7 @@ std::vector<int> Topology::parallel_links() const {
     if (a != b) rep[std::max(a, b)] = std::min(a, b);
   };
   std::vector<int> first_out(n, -1), first_in(n, -1);  // by neighbour: a link of the class
-  for (const auto& [sig, twins] : groups) {
-    if (twins.size() < 2) continue;
+  for (const auto& twins : twin_groups_) {
     for (int s : twins)
       for (int e = out_begin_[s]; e < out_begin_[s + 1]; ++e) {
         const int u = out_target_[e], out = out_link_[e], in = out ^ 1;
@@ -831,7 +988,8 @@ std::vector<int> Topology::parallel_links() const {
           unite(first_in[u], in);    // u->s with u->t
         }
       }
-    for (const auto& entry : sig) first_out[std::get<0>(entry)] = first_in[std::get<0>(entry)] = -1;
+    for (int e = out_begin_[twins[0]]; e < out_begin_[twins[0] + 1]; ++e)
+      first_out[out_target_[e]] = first_in[out_target_[e]] = -1;
   }
   for (std::size_t l = 0; l < m; ++l) rep[l] = find(static_cast<int>(l));
   return rep;

@@ -149,6 +149,9 @@ class Topology {
   // sigma: a swap of domains (with their leaf groups) and of rails, extended up the graph by
   // parent_ and slot_. False where none is guessed. Unchecked: Router verifies what it yields.
   bool symmetry_map(int from, int to, std::vector<int>& sigma) const;
+  void find_twins();  // twin_groups_ and aligned_twin_ (topology.cpp)
+  // The leaf group of the device that v hangs off (parent_), -1 for none.
+  int leaf_group_under(int v) const;
 
   ClusterSpec spec_;
   TopologyGraph graph_;
@@ -178,6 +181,12 @@ class Topology {
   std::vector<int> parent_, slot_;
   // Domains by the leaf group of their first device (0 without a network): contiguous runs.
   std::vector<int> domain_group_, group_first_, group_size_;
+  // Twin switches (topology.cpp, find_twins), groups of two or more, each in vertex order;
+  // empty unless the weights are monotone. By vertex: the first twin of its group when its
+  // out-links reach the same neighbours in the same order as that twin's, else -1.
+  std::vector<std::vector<int>> twin_groups_;
+  std::vector<int> aligned_twin_;
+  std::vector<int> link_slot_;  // by link id: its index among its source's out-links
 };
 
 // Routes many messages on one topology. Distances to a destination are the minimum of
@@ -202,6 +211,11 @@ class Router {
   // Whether dist is the fixed point d[source] == offset, d[v] == min over links u->v of
   // fl(d[u] + w) (compared exactly): then Dijkstra's distances bit for bit (topology.cpp).
   bool is_fixed_point(int source, double offset, std::span<const double> dist) const;
+  // Whether sigma (an image for every vertex) is an automorphism of the weighted graph;
+  // costs the links of the vertices it moves and of their neighbours, and answers false
+  // without looking when those are more than max_links.
+  bool is_automorphism(std::span<const int> sigma,
+                       std::size_t max_links = std::numeric_limits<std::size_t>::max());
 
  private:
   friend class Topology;
@@ -268,6 +282,14 @@ class Router {
   int hubs_ = 0;
   std::vector<std::vector<int>> hop_memo_;
   std::vector<int> hop_pool_;
+  // is_automorphism's scratch: marks by vertex (0 between calls), the moved and the checked
+  // vertices, a vertex's links mapped and its image's own.
+  std::vector<char> mark_;
+  std::vector<int> moved_, checked_;
+  std::vector<std::pair<int, double>> image_links_, own_links_;
+  std::vector<std::uint32_t> stamp_;  // by vertex: stamp_epoch_ while in the compared list
+  std::uint32_t stamp_epoch_ = 0;
+  std::vector<double> stamp_weight_;
 };
 
 template <class Visit>

@@ -64,8 +64,7 @@ struct OpRef {
 // A message's links with the share of its bytes on each: every equal-cost path at once
 // (hw::Router::spread, adaptive routing as a fluid), a single path inside a torus.
 struct Route {
-  std::vector<int> links;
-  std::vector<double> fraction;
+  int trace_link = -1;  // the trace's link: the first scale-out link, else the first (-1: none)
   // What the network sees: one link per class of parallel links (hw::Topology::
   // parallel_links: crossed by every message with the same fraction or not at all), the
   // class's lowest id. Its links all have one capacity and, in every flow and coflow, one
@@ -130,6 +129,8 @@ struct RouteCache {
   std::vector<int> parallel, class_size;
   std::vector<double> seen_fraction;
   std::vector<int> seen_count;
+  std::vector<int> links;  // Run::route's scratch: the full route
+  std::vector<double> fraction;
 };
 
 struct Instance {
@@ -560,46 +561,57 @@ void Run::build_ranks() {
 const Route* Run::route(int a, int b) {
   const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) | static_cast<std::uint32_t>(b);
   auto it = routes_.find(key);
-  if (it == routes_.end()) {
-    Route r;
-    router_.spread(a, b, [&r](int link, double fraction) {
-      r.links.push_back(link);
-      r.fraction.push_back(fraction);
-    });
-    if (cache_.parallel.empty()) {
-      cache_.parallel = topo_.parallel_links();
-      cache_.class_size.assign(cache_.parallel.size(), 0);
-      for (int c : cache_.parallel) ++cache_.class_size[static_cast<std::size_t>(c)];
-      cache_.seen_fraction.assign(cache_.parallel.size(), 0.0);
-      cache_.seen_count.assign(cache_.parallel.size(), 0);
-    }
-    // Keep one link per class.
-    for (std::size_t i = 0; i < r.links.size(); ++i)
-      if (cache_.parallel[static_cast<std::size_t>(r.links[i])] == r.links[i]) {
-        r.net_links.push_back(r.links[i]);
-        r.net_fraction.push_back(r.fraction[i]);
-      }
-#ifndef NDEBUG
-    // Debug builds check what hw::Topology proves: the route crosses every link of a class
-    // with one fraction, bit for bit, or none of them.
-    auto& seen = cache_.seen_count;
-    for (std::size_t i = 0; i < r.links.size(); ++i) {
-      const auto c =
-          static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(r.links[i])]);
-      if (seen[c]++ == 0) cache_.seen_fraction[c] = r.fraction[i];
-      if (r.fraction[i] != cache_.seen_fraction[c])
-        throw std::logic_error("parallel links crossed with unequal fractions");
-    }
-    for (int l : r.links) {
-      const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(l)]);
-      if (seen[c] != 0 && seen[c] != cache_.class_size[c])
-        throw std::logic_error("a route crosses part of a class of parallel links");
-      seen[c] = 0;
-    }
-#endif
-    it = routes_.emplace(key, std::move(r)).first;
+  if (it != routes_.end()) return &it->second;
+  auto& links = cache_.links;
+  auto& fraction = cache_.fraction;
+  links.clear();
+  fraction.clear();
+  router_.spread(a, b, [&](int link, double f) {
+    links.push_back(link);
+    fraction.push_back(f);
+  });
+  if (cache_.parallel.empty()) {
+    cache_.parallel = topo_.parallel_links();
+    cache_.class_size.assign(cache_.parallel.size(), 0);
+    for (int c : cache_.parallel) ++cache_.class_size[static_cast<std::size_t>(c)];
+    cache_.seen_fraction.assign(cache_.parallel.size(), 0.0);
+    cache_.seen_count.assign(cache_.parallel.size(), 0);
   }
-  return &it->second;
+  Route r;
+  // Keep one link per class.
+  std::size_t kept = 0;
+  for (int l : links) kept += cache_.parallel[static_cast<std::size_t>(l)] == l ? 1 : 0;
+  r.net_links.reserve(kept);
+  r.net_fraction.reserve(kept);
+  for (std::size_t i = 0; i < links.size(); ++i)
+    if (cache_.parallel[static_cast<std::size_t>(links[i])] == links[i]) {
+      r.net_links.push_back(links[i]);
+      r.net_fraction.push_back(fraction[i]);
+    }
+  if (!links.empty()) {
+    const auto scale_out = std::find_if(links.begin(), links.end(), [&](int l) {
+      return topo_.link(l).kind == hw::LinkKind::scale_out;
+    });
+    r.trace_link = scale_out != links.end() ? *scale_out : links.front();
+  }
+#ifndef NDEBUG
+  // Debug builds check what hw::Topology proves: the route crosses every link of a class
+  // with one fraction, bit for bit, or none of them.
+  auto& seen = cache_.seen_count;
+  for (std::size_t i = 0; i < links.size(); ++i) {
+    const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(links[i])]);
+    if (seen[c]++ == 0) cache_.seen_fraction[c] = fraction[i];
+    if (fraction[i] != cache_.seen_fraction[c])
+      throw std::logic_error("parallel links crossed with unequal fractions");
+  }
+  for (int l : links) {
+    const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(l)]);
+    if (seen[c] != 0 && seen[c] != cache_.class_size[c])
+      throw std::logic_error("a route crosses part of a class of parallel links");
+    seen[c] = 0;
+  }
+#endif
+  return &routes_.emplace(key, std::move(r)).first->second;
 }
 
 // Each flow's rate when the pattern runs alone (max-min over its own flows).
@@ -821,13 +833,8 @@ void Run::on_collective_done(int id) {
     // link (the collective's start to its end).
     const Pattern& p = patterns_[static_cast<std::size_t>(in.pattern)];
     for (std::size_t f = 0; f < p.routes.size(); ++f) {
-      if (p.routes[f]->links.empty() || (!in.weights.empty() && in.weights[f] <= 0)) continue;
-      int link = p.routes[f]->links.front();
-      for (int l : p.routes[f]->links)
-        if (topo_.link(l).kind == hw::LinkKind::scale_out) {
-          link = l;
-          break;
-        }
+      const int link = p.routes[f]->trace_link;
+      if (link < 0 || (!in.weights.empty() && in.weights[f] <= 0)) continue;
       auto it = link_track_.find(link);
       if (it == link_track_.end()) {
         const auto& info = topo_.link(link);

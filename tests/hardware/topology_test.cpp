@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <queue>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include <boost/graph/dijkstra_shortest_paths.hpp>
 #include <boost/property_map/transform_value_property_map.hpp>
@@ -506,6 +508,65 @@ TEST(Router, KeysBySymmetryAreDijkstrasOnRandomClusters) {
     EXPECT_EQ(seen.size(), 128u);  // 64 NVSwitches and 64 leaves
     EXPECT_EQ(dijkstra, 2);
   }
+}
+
+TEST(Router, AutomorphismCheckAgreesWithTheWholeGraph) {
+  // Router::is_automorphism looks only at the vertices a map moves and their neighbours; on
+  // random clusters it must agree with comparing every link's image (the oracle below), and
+  // an automorphism must carry Dijkstra's distances from s onto those from sigma(s).
+  std::mt19937_64 rng(17);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int accepted = 0, rejected = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    const ClusterSpec c = random_switched_tree(rng, 3, false);
+    const Topology t(c);
+    Router router(t);
+    const auto& g = t.graph();
+    const int n = static_cast<int>(t.vertex_count());
+    using Link = std::tuple<int, int, double>;
+    std::vector<Link> all;
+    for (auto e : boost::make_iterator_range(boost::edges(g)))
+      all.emplace_back(static_cast<int>(boost::source(e, g)), static_cast<int>(boost::target(e, g)),
+                       g[e].latency_s + 1e-9);
+    std::sort(all.begin(), all.end());
+    for (int i = 0; i < 60; ++i) {
+      // A transposition of two vertices of the same kind and degree (twin switches, GPUs of
+      // a node under one switch: often automorphisms), else of any two.
+      std::vector<int> sigma(static_cast<std::size_t>(n));
+      std::iota(sigma.begin(), sigma.end(), 0);
+      const int u = pick(0, n - 1);
+      int v = pick(0, n - 1);
+      for (int tries = 0; tries < 50 && i % 2 == 0; ++tries) {
+        v = pick(0, n - 1);
+        if (v != u && g[static_cast<std::size_t>(v)].kind == g[static_cast<std::size_t>(u)].kind &&
+            t.out_degree(v) == t.out_degree(u))
+          break;
+      }
+      std::swap(sigma[static_cast<std::size_t>(u)], sigma[static_cast<std::size_t>(v)]);
+      std::vector<Link> image;
+      for (const auto& [a, b, w] : all)
+        image.emplace_back(sigma[static_cast<std::size_t>(a)], sigma[static_cast<std::size_t>(b)],
+                           w);
+      std::sort(image.begin(), image.end());
+      const bool want = image == all;
+      ASSERT_EQ(router.is_automorphism(sigma), want) << "trial " << trial << " " << u << "<->" << v;
+      if (u != v && want) {
+        ++accepted;
+        const int s = pick(0, n - 1);
+        const std::vector<double> from_s = reference_key(t, s, 2e-9);
+        const std::vector<double> from_image =
+            reference_key(t, sigma[static_cast<std::size_t>(s)], 2e-9);
+        for (int x = 0; x < n; ++x)
+          ASSERT_EQ(from_image[static_cast<std::size_t>(sigma[static_cast<std::size_t>(x)])],
+                    from_s[static_cast<std::size_t>(x)]);
+        EXPECT_FALSE(router.is_automorphism(sigma, 0));  // over the budget: not looked at
+      } else if (u != v) {
+        ++rejected;
+      }
+    }
+  }
+  EXPECT_GT(accepted, 100);
+  EXPECT_GT(rejected, 100);
 }
 
 TEST(Router, UnreachablePairsGetNoRoute) {
