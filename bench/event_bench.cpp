@@ -53,10 +53,13 @@ void run(benchmark::State& state, int devices, int ep, sim::event::NetworkModel 
       static_cast<double>(stats.events), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["flows"] = static_cast<double>(stats.flows);
   state.counters["ranks"] = static_cast<double>(stats.ranks);
+  state.counters["routes"] = static_cast<double>(stats.routes);
   state.counters["step_s"] = stats.simulated_s;
   // Host time split: setup (expert-load sampling; routes and flow patterns, with Dijkstra
   // per destination in hw::Router, growing with the devices), and the rest, per event.
   state.counters["setup_s"] = stats.setup_s;
+  state.counters["setup_us_per_route"] =
+      stats.routes > 0 ? 1e6 * stats.setup_s / static_cast<double>(stats.routes) : 0;
   state.counters["loop_us_per_event"] =
       stats.events > 0 ? 1e6 * (stats.wall_s - stats.setup_s) / static_cast<double>(stats.events)
                        : 0;
@@ -106,4 +109,19 @@ void BM_DeepSeekV3_256_Flows(benchmark::State& state) {
 }
 BENCHMARK(BM_DeepSeekV3_256_Flows)->Unit(benchmark::kSecond)->Iterations(1);
 
+}  // namespace
+
+namespace {
+// Weak scaling: every device simulated (ep = dp, up to DeepSeek-V3's 256 experts), eight
+// micro-batches per replica (global batch 8 * dp sequences): the events grow with the devices.
+void BM_DeepSeekV3_WeakScaling(benchmark::State& state) {
+  const int devices = static_cast<int>(state.range(0));
+  run(state, devices, devices / 16, sim::event::NetworkModel::coflows, false, 8 * (devices / 16));
+}
+BENCHMARK(BM_DeepSeekV3_WeakScaling)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
 }  // namespace

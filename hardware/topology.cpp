@@ -25,6 +25,8 @@ constexpr double kEqualCost_s = 1e-12;
 // Router's memory bounds: distance arrays kept, and memoised next hops (ints).
 constexpr std::size_t kMaxKeys = 4096;
 constexpr std::size_t kMaxMemoHops = std::size_t{1} << 24;
+// Memoised route suffixes (Router::spread_impl), in (link, fraction) entries: 64 MiB.
+constexpr std::size_t kMaxSuffixEntries = std::size_t{1} << 22;
 
 std::uint64_t mix(std::uint64_t x) noexcept {
   // splitmix64 finalizer (Steele, Lea and Flood 2014): a cheap, well-spread hash.
@@ -885,7 +887,7 @@ const std::vector<int>& Router::route(int a, int b) {
   return path_;
 }
 
-double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& out) {
+double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& out, bool latency) {
   out.clear();
   if (a == b) return 0;
   const bool in_slice = topo_.torus() && topo_.locations_[a].domain == topo_.locations_[b].domain;
@@ -902,10 +904,25 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
   if (!std::isfinite(da)) return 0;
   const auto& t = topo_;
   const auto n = t.vertex_count();
-  if (amount_.size() != n) {
-    amount_.assign(n, 0);  // zero again after every call: each vertex pushed is reset
-    first_share_.assign(n, 0);
-    share_count_.assign(n, 0);
+  if (amount_.size() != n) amount_.assign(n, 0);  // zero again after every call
+  // A source with one next hop a->u hands u the whole message (share 1 / 1 == 1 exactly),
+  // and the heap then holds u alone: the rest of the spread is the spread from u, whatever
+  // a was (no path returns to a: every hop lowers the distance). So that rest (the suffix)
+  // is memoised by (u, b) and shared by every source whose only next hop is u: the GPUs of
+  // a node or a leaf sending to one destination.
+  const std::span<const int> first = next_hops(a);
+  const int u0 = first.size() == 1 ? t.ends_[first[0]].second : -1;
+  const std::uint64_t suffix_key =
+      (static_cast<std::uint64_t>(static_cast<std::uint32_t>(u0)) << 32) |
+      static_cast<std::uint32_t>(b);
+  if (u0 >= 0 && u0 != b) {
+    const auto hit = suffixes_.find(suffix_key);
+    if (hit != suffixes_.end()) {
+      out.emplace_back(first[0], 1.0);
+      const auto [offset, count] = hit->second;
+      out.insert(out.end(), suffix_pool_.begin() + offset, suffix_pool_.begin() + offset + count);
+      return latency ? walk_latency(a, b) : 0;
+    }
   }
   // Push the message down the shortest-path DAG toward b, vertices in order of decreasing
   // distance, splitting evenly among the equal-cost next hops (scale-up hops first, as in
@@ -921,8 +938,6 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
     if (u == b) continue;
     const std::span<const int> next = next_hops(u);
     const double share = amount_[u] / std::max<std::size_t>(1, next.size());
-    first_share_[u] = static_cast<int>(out.size());
-    share_count_[u] = static_cast<int>(next.size());
     for (int id : next) {
       out.emplace_back(id, share);
       const int v = t.ends_[id].second;
@@ -935,16 +950,32 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
     amount_[u] = 0;
   }
   amount_[b] = 0;
-  // Latency: every equal-cost path has the same length; walk the one route() takes (its
-  // candidates at each vertex are the next hops recorded above).
+  if (u0 >= 0 && u0 != b && !out.empty()) {
+    if (suffix_pool_.size() + out.size() > kMaxSuffixEntries) {
+      suffixes_.clear();
+      suffix_pool_.clear();
+    }
+    suffixes_.emplace(suffix_key, std::pair<std::uint32_t, std::uint32_t>(
+                                      static_cast<std::uint32_t>(suffix_pool_.size()),
+                                      static_cast<std::uint32_t>(out.size() - 1)));
+    suffix_pool_.insert(suffix_pool_.end(), out.begin() + 1, out.end());
+  }
+  return latency ? walk_latency(a, b) : 0;
+}
+
+// Latency: every equal-cost path has the same length; walk the one route() takes (the same
+// hash over the same candidates, the next hops spread split over).
+double Router::walk_latency(int a, int b) {
+  const auto& t = topo_;
   double latency = 0;
   int u = a;
   for (int guard = 0; u != b && guard < 64; ++guard) {
-    if (share_count_[u] == 0) break;
+    const std::span<const int> next = next_hops(u);
+    if (next.empty()) break;
     const std::uint64_t h =
         mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
             (static_cast<std::uint64_t>(u) << 17));
-    const int id = out[first_share_[u] + h % share_count_[u]].first;
+    const int id = next[h % next.size()];
     latency += t.links_[id].latency_s;
     u = t.ends_[id].second;
   }

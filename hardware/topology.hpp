@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/graph/adjacency_list.hpp>
@@ -205,6 +206,12 @@ class Router {
   // returns the path latency. Tori inside a slice: the single dimension-order path.
   template <class Visit>
   double spread(int a, int b, Visit&& visit);
+  // The same split as (link id, fraction) pairs, without the latency; valid until the next
+  // call on this Router.
+  const std::vector<std::pair<int, double>>& spread_shares(int a, int b) {
+    spread_impl(a, b, shares_, false);
+    return shares_;
+  }
   // The distances of a key (from `source`, started at `offset`): moved from an earlier key by
   // a guessed automorphism where is_fixed_point accepts them (by_symmetry true), else Dijkstra.
   std::span<const double> key_distances(int source, double offset, bool* by_symmetry = nullptr);
@@ -223,7 +230,9 @@ class Router {
     double distance;
     int vertex;
   };
-  double spread_impl(int a, int b, std::vector<std::pair<int, double>>& out);
+  // Fills out; returns the latency when `latency` (else 0).
+  double spread_impl(int a, int b, std::vector<std::pair<int, double>>& out, bool latency = true);
+  double walk_latency(int a, int b);  // latency of the path route(a, b) takes
   // Points view_ at the keys of destination b (computing missing ones).
   void distances_to(int b);
   // Distance from vertex v to the destination of the last distances_to.
@@ -275,7 +284,10 @@ class Router {
   std::vector<int> path_, candidates_;
   std::vector<std::pair<int, double>> shares_;
   std::vector<double> amount_;
-  std::vector<int> first_share_, share_count_;  // by vertex: its next hops in spread's output
+  // Route suffixes by (u, b): the spread from u toward b of a whole message, for sources
+  // whose only next hop is u (spread_impl); (offset, count) into suffix_pool_.
+  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> suffixes_;
+  std::vector<std::pair<int, double>> suffix_pool_;
   // Memo of next_hops: hub_ by vertex (index among vertices with 16 or more links, else -1);
   // by destination, (offset into hop_pool_, count) per hub, -1 while not computed.
   std::vector<int> hub_;

@@ -160,6 +160,28 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
 }
 
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
+                                  std::span<const std::vector<int>* const> paths,
+                                  std::span<const std::vector<double>* const> coefficients,
+                                  Scratch& scratch) {
+  const std::size_t L = capacity_Bps.size();
+  if (coefficients.size() != paths.size())
+    throw std::invalid_argument("max_min_rates: a coefficient list per path");
+  for (const auto* p : paths)
+    for (int l : *p)
+      if (l < 0 || static_cast<std::size_t>(l) >= L) throw std::out_of_range("flow link id");
+  if (scratch.rem.size() != L) throw std::invalid_argument("max_min_rates: scratch size");
+  std::vector<double> rates;
+  std::vector<double> c(paths.size(), kInf);
+  fill(
+      capacity_Bps, paths.size(), [&](std::size_t f) { return std::span<const int>(*paths[f]); },
+      [&](std::size_t f, std::size_t i) { return (*coefficients[f])[i]; }, c, rates, scratch);
+  // An entity with no link and no cap has nothing to share: rate 0 by this API's contract.
+  for (double& r : rates)
+    if (r == kInf) r = 0;
+  return rates;
+}
+
+std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
                                   const std::vector<std::vector<int>>& paths,
                                   const std::vector<std::vector<double>>& coefficients,
                                   const std::vector<double>& caps) {

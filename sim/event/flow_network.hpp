@@ -62,6 +62,13 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
                                   const std::vector<std::vector<double>>& coefficients,
                                   const std::vector<double>& caps, Scratch& scratch);
 
+// The weighted form without caps over paths held elsewhere (paths[f], coefficients[f] point
+// at flow f's), so that callers with routes in place copy none.
+std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
+                                  std::span<const std::vector<int>* const> paths,
+                                  std::span<const std::vector<double>* const> coefficients,
+                                  Scratch& scratch);
+
 class FlowNetwork {
  public:
   explicit FlowNetwork(std::vector<double> capacity_Bps);

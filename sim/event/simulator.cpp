@@ -84,7 +84,7 @@ struct Pattern {
   // As one coflow: the links the flows cross and, per link, the sum of their isolated rates.
   std::vector<int> links;
   std::vector<double> coefficients;
-  std::vector<std::vector<int>> position;  // per flow: indices of its links in `links`
+  std::vector<int> position;  // flow by flow, route order: indices of its links in `links`
 };
 
 // Folds a pattern's flows into one coflow: per link the bytes/s its flows use alone, links
@@ -107,10 +107,11 @@ void fold(Pattern& p, std::vector<double>& use, std::vector<int>& position) {
     p.coefficients.push_back(use[u]);
   }
   // Where each flow's links sit in the coflow's link list, for weighted coefficients.
-  p.position.resize(p.routes.size());
-  for (std::size_t f = 0; f < p.routes.size(); ++f)
-    for (int l : p.routes[f]->net_links)
-      p.position[f].push_back(position[static_cast<std::size_t>(l)]);
+  std::size_t entries = 0;
+  for (const Route* r : p.routes) entries += r->net_links.size();
+  p.position.reserve(entries);
+  for (const Route* r : p.routes)
+    for (int l : r->net_links) p.position.push_back(position[static_cast<std::size_t>(l)]);
   for (int l : p.links) {
     use[static_cast<std::size_t>(l)] = 0;
     position[static_cast<std::size_t>(l)] = -1;
@@ -129,8 +130,6 @@ struct RouteCache {
   std::vector<int> parallel, class_size;
   std::vector<double> seen_fraction;
   std::vector<int> seen_count;
-  std::vector<int> links;  // Run::route's scratch: the full route
-  std::vector<double> fraction;
 };
 
 struct Instance {
@@ -562,14 +561,8 @@ const Route* Run::route(int a, int b) {
   const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) | static_cast<std::uint32_t>(b);
   auto it = routes_.find(key);
   if (it != routes_.end()) return &it->second;
-  auto& links = cache_.links;
-  auto& fraction = cache_.fraction;
-  links.clear();
-  fraction.clear();
-  router_.spread(a, b, [&](int link, double f) {
-    links.push_back(link);
-    fraction.push_back(f);
-  });
+  ++stats_.routes;
+  const std::vector<std::pair<int, double>>& shares = router_.spread_shares(a, b);
   if (cache_.parallel.empty()) {
     cache_.parallel = topo_.parallel_links();
     cache_.class_size.assign(cache_.parallel.size(), 0);
@@ -580,31 +573,34 @@ const Route* Run::route(int a, int b) {
   Route r;
   // Keep one link per class.
   std::size_t kept = 0;
-  for (int l : links) kept += cache_.parallel[static_cast<std::size_t>(l)] == l ? 1 : 0;
+  for (const auto& [l, f] : shares)
+    kept += cache_.parallel[static_cast<std::size_t>(l)] == l ? 1 : 0;
   r.net_links.reserve(kept);
   r.net_fraction.reserve(kept);
-  for (std::size_t i = 0; i < links.size(); ++i)
-    if (cache_.parallel[static_cast<std::size_t>(links[i])] == links[i]) {
-      r.net_links.push_back(links[i]);
-      r.net_fraction.push_back(fraction[i]);
+  for (const auto& [l, f] : shares)
+    if (cache_.parallel[static_cast<std::size_t>(l)] == l) {
+      r.net_links.push_back(l);
+      r.net_fraction.push_back(f);
     }
-  if (!links.empty()) {
-    const auto scale_out = std::find_if(links.begin(), links.end(), [&](int l) {
-      return topo_.link(l).kind == hw::LinkKind::scale_out;
-    });
-    r.trace_link = scale_out != links.end() ? *scale_out : links.front();
+  if (!shares.empty()) {
+    r.trace_link = shares.front().first;
+    for (const auto& [l, f] : shares)
+      if (topo_.link(l).kind == hw::LinkKind::scale_out) {
+        r.trace_link = l;
+        break;
+      }
   }
 #ifndef NDEBUG
   // Debug builds check what hw::Topology proves: the route crosses every link of a class
   // with one fraction, bit for bit, or none of them.
   auto& seen = cache_.seen_count;
-  for (std::size_t i = 0; i < links.size(); ++i) {
-    const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(links[i])]);
-    if (seen[c]++ == 0) cache_.seen_fraction[c] = fraction[i];
-    if (fraction[i] != cache_.seen_fraction[c])
+  for (const auto& [l, f] : shares) {
+    const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(l)]);
+    if (seen[c]++ == 0) cache_.seen_fraction[c] = f;
+    if (f != cache_.seen_fraction[c])
       throw std::logic_error("parallel links crossed with unequal fractions");
   }
-  for (int l : links) {
+  for (const auto& [l, f] : shares) {
     const auto c = static_cast<std::size_t>(cache_.parallel[static_cast<std::size_t>(l)]);
     if (seen[c] != 0 && seen[c] != cache_.class_size[c])
       throw std::logic_error("a route crosses part of a class of parallel links");
@@ -616,14 +612,16 @@ const Route* Run::route(int a, int b) {
 
 // Each flow's rate when the pattern runs alone (max-min over its own flows).
 std::vector<double> Run::isolated(const std::vector<const Route*>& routes) {
-  std::vector<std::vector<int>> paths;
-  std::vector<std::vector<double>> coefficients;
+  std::vector<const std::vector<int>*> paths;
+  std::vector<const std::vector<double>*> coefficients;
+  paths.reserve(routes.size());
+  coefficients.reserve(routes.size());
   for (const Route* r : routes) {
-    paths.push_back(r->net_links);
-    coefficients.push_back(r->net_fraction);
+    paths.push_back(&r->net_links);
+    coefficients.push_back(&r->net_fraction);
   }
   if (!isolated_scratch_) isolated_scratch_ = std::make_unique<Scratch>(capacity_Bps_.size());
-  return max_min_rates(capacity_Bps_, paths, coefficients, {}, *isolated_scratch_);
+  return max_min_rates(capacity_Bps_, paths, coefficients, *isolated_scratch_);
 }
 
 double Run::analytic(hw::CollectiveOp op, int size, int stride, double bytes, double* latency) {
@@ -754,9 +752,10 @@ void Run::launch(int id) {
       for (double w : in.weights) wmax = std::max(wmax, w);
       in.coefficients.assign(p.links.size(), 0.0);
       const double scale = wmax > 0 ? 1 / wmax : 0;
+      std::size_t k = 0;  // into p.position
       for (std::size_t f = 0; f < p.routes.size(); ++f)
         for (std::size_t i = 0; i < p.routes[f]->net_links.size(); ++i)
-          in.coefficients[static_cast<std::size_t>(p.position[f][i])] +=
+          in.coefficients[static_cast<std::size_t>(p.position[k++])] +=
               p.isolated_Bps[f] * in.weights[f] * p.routes[f]->net_fraction[i] * scale;
     }
     if (wmax > 0 && !p.links.empty()) {

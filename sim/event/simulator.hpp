@@ -55,6 +55,7 @@ struct SimulationStats {
   std::int64_t collectives = 0;  // collectives run
   std::int64_t flows = 0;        // network flows started
   std::int64_t flow_solves = 0;  // max-min recomputations
+  std::int64_t routes = 0;       // distinct (source, destination) routes computed
   double max_over_mean = 1;      // busiest rank's routed tokens over the mean (MoE layers)
   double slowdown = 1;           // step time over the same simulation with balanced routing
   double tokens_dropped = 0;     // token-expert assignments past capacity, whole cluster, step
