@@ -160,21 +160,21 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
 }
 
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
-                                  std::span<const std::vector<int>* const> paths,
-                                  std::span<const std::vector<double>* const> coefficients,
+                                  std::span<const std::span<const int>> paths,
+                                  std::span<const std::span<const double>> coefficients,
                                   Scratch& scratch) {
   const std::size_t L = capacity_Bps.size();
   if (coefficients.size() != paths.size())
     throw std::invalid_argument("max_min_rates: a coefficient list per path");
-  for (const auto* p : paths)
-    for (int l : *p)
+  for (const auto p : paths)
+    for (int l : p)
       if (l < 0 || static_cast<std::size_t>(l) >= L) throw std::out_of_range("flow link id");
   if (scratch.rem.size() != L) throw std::invalid_argument("max_min_rates: scratch size");
   std::vector<double> rates;
   std::vector<double> c(paths.size(), kInf);
   fill(
-      capacity_Bps, paths.size(), [&](std::size_t f) { return std::span<const int>(*paths[f]); },
-      [&](std::size_t f, std::size_t i) { return (*coefficients[f])[i]; }, c, rates, scratch);
+      capacity_Bps, paths.size(), [&](std::size_t f) { return paths[f]; },
+      [&](std::size_t f, std::size_t i) { return coefficients[f][i]; }, c, rates, scratch);
   // An entity with no link and no cap has nothing to share: rate 0 by this API's contract.
   for (double& r : rates)
     if (r == kInf) r = 0;
@@ -234,8 +234,8 @@ void FlowNetwork::update_hot(int l) {
   }
 }
 
-int FlowNetwork::add(const std::vector<int>* links, double work, std::int64_t owner,
-                     const std::vector<double>* coefficients, double cap) {
+int FlowNetwork::add(std::span<const int> links, double work, std::int64_t owner,
+                     std::span<const double> coefficients, double cap) {
   int id;
   if (!free_.empty()) {
     id = free_.back();
@@ -256,14 +256,14 @@ int FlowNetwork::add(const std::vector<int>* links, double work, std::int64_t ow
   // An entity with no link is limited by nothing but its cap; uncapped, it ends at once.
   f.cap = cap;
   f.owner = owner;
-  for (int l : *links)
+  for (int l : links)
     if (l < 0 || static_cast<std::size_t>(l) >= capacity_.size())
       throw std::out_of_range("flow link id");
   if (cap < kInf) {
-    for (std::size_t i = 0; i < links->size(); ++i) {
-      const int l = (*links)[i];
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const int l = links[i];
       const auto u = static_cast<std::size_t>(l);
-      const double c = coefficients ? (*coefficients)[i] : 1.0;
+      const double c = coefficients.empty() ? 1.0 : coefficients[i];
       on_link_[u].push_back({id, c, c * cap});
       load_[u] += c * cap;
       update_hot(l);
@@ -297,15 +297,13 @@ void FlowNetwork::solve() {
     caps_.resize(active_.size());
     for (std::size_t i = 0; i < active_.size(); ++i)
       caps_[i] = flows_[static_cast<std::size_t>(active_[i])].cap;
-    for (int id : active_) filled_pairs_ += flows_[static_cast<std::size_t>(id)].links->size();
+    for (int id : active_) filled_pairs_ += flows_[static_cast<std::size_t>(id)].links.size();
     fill(
         capacity_, active_.size(),
-        [&](std::size_t i) {
-          return std::span<const int>(*flows_[static_cast<std::size_t>(active_[i])].links);
-        },
+        [&](std::size_t i) { return flows_[static_cast<std::size_t>(active_[i])].links; },
         [&](std::size_t i, std::size_t j) {
-          const auto* c = flows_[static_cast<std::size_t>(active_[i])].coefficients;
-          return c ? (*c)[j] : 1.0;
+          const auto c = flows_[static_cast<std::size_t>(active_[i])].coefficients;
+          return c.empty() ? 1.0 : c[j];
         },
         caps_, rates_, scratch_);
     for (std::size_t i = 0; i < active_.size(); ++i)
@@ -397,7 +395,7 @@ void FlowNetwork::collect_finished(std::vector<std::int64_t>& owners) {
         --uncapped_active_;
         continue;
       }
-      for (int l : *f.links) {
+      for (int l : f.links) {
         auto& list = on_link_[static_cast<std::size_t>(l)];
         for (std::size_t j = 0; j < list.size(); ++j)
           if (list[j].id == id) {

@@ -65,8 +65,8 @@ std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
 // The weighted form without caps over paths held elsewhere (paths[f], coefficients[f] point
 // at flow f's), so that callers with routes in place copy none.
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
-                                  std::span<const std::vector<int>* const> paths,
-                                  std::span<const std::vector<double>* const> coefficients,
+                                  std::span<const std::span<const int>> paths,
+                                  std::span<const std::span<const double>> coefficients,
                                   Scratch& scratch);
 
 class FlowNetwork {
@@ -74,11 +74,19 @@ class FlowNetwork {
   explicit FlowNetwork(std::vector<double> capacity_Bps);
 
   // Adds an entity of `work` (bytes, or seconds-alone for a coflow) over `links` with
-  // `coefficients` (nullptr: all 1) and a rate cap, tagged `owner`, at the current time.
-  // Both vectors must outlive the entity. Call solve() after a batch of changes.
+  // `coefficients` (empty: all 1) and a rate cap, tagged `owner`, at the current time.
+  // What both spans view must outlive the entity. Call solve() after a batch of changes.
+  int add(std::span<const int> links, double work, std::int64_t owner,
+          std::span<const double> coefficients = {},
+          double cap = std::numeric_limits<double>::infinity());
+  // The same over vectors (coefficients nullptr: all 1).
   int add(const std::vector<int>* links, double work, std::int64_t owner,
           const std::vector<double>* coefficients = nullptr,
-          double cap = std::numeric_limits<double>::infinity());
+          double cap = std::numeric_limits<double>::infinity()) {
+    return add(std::span<const int>(*links), work, owner,
+               coefficients ? std::span<const double>(*coefficients) : std::span<const double>(),
+               cap);
+  }
   // Moves every entity forward at its current rate to `time_s`.
   void advance_to(double time_s);
   // Recomputes the max-min rates of the active entities (over the hot links only).
@@ -99,8 +107,8 @@ class FlowNetwork {
 
  private:
   struct Flow {
-    const std::vector<int>* links = nullptr;
-    const std::vector<double>* coefficients = nullptr;
+    std::span<const int> links;
+    std::span<const double> coefficients;  // empty: all 1
     double remaining = 0;
     double tolerance = 0;
     double rate = 0;

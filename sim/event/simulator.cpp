@@ -69,8 +69,29 @@ struct Route {
   // parallel_links: crossed by every message with the same fraction or not at all), the
   // class's lowest id. Its links all have one capacity and, in every flow and coflow, one
   // coefficient: the same constraint repeated, which leaves the max-min rates as they are.
-  std::vector<int> net_links;
-  std::vector<double> net_fraction;
+  std::span<const int> net_links;  // in RouteCache's arenas
+  std::span<const double> net_fraction;
+};
+
+// Append-only storage in blocks that never move, so that spans into it stay valid: one
+// allocation per 64 Ki elements instead of two per route.
+template <class T>
+class Arena {
+ public:
+  std::span<T> allocate(std::size_t n) {
+    if (used_ + n > size_) {
+      size_ = std::max<std::size_t>(n, std::size_t{1} << 16);
+      blocks_.push_back(std::unique_ptr<T[]>(new T[size_]));
+      used_ = 0;
+    }
+    T* p = blocks_.back().get() + used_;
+    used_ += n;
+    return {p, n};
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  std::size_t used_ = 0, size_ = 0;
 };
 
 // A flow pattern of one collective on fixed devices, with each flow's rate when it runs
@@ -130,6 +151,8 @@ struct RouteCache {
   std::vector<int> parallel, class_size;
   std::vector<double> seen_fraction;
   std::vector<int> seen_count;
+  Arena<int> link_arena;  // routes' net_links and net_fraction
+  Arena<double> fraction_arena;
 };
 
 struct Instance {
@@ -575,13 +598,16 @@ const Route* Run::route(int a, int b) {
   std::size_t kept = 0;
   for (const auto& [l, f] : shares)
     kept += cache_.parallel[static_cast<std::size_t>(l)] == l ? 1 : 0;
-  r.net_links.reserve(kept);
-  r.net_fraction.reserve(kept);
+  const std::span<int> net_links = cache_.link_arena.allocate(kept);
+  const std::span<double> net_fraction = cache_.fraction_arena.allocate(kept);
+  std::size_t k = 0;
   for (const auto& [l, f] : shares)
     if (cache_.parallel[static_cast<std::size_t>(l)] == l) {
-      r.net_links.push_back(l);
-      r.net_fraction.push_back(f);
+      net_links[k] = l;
+      net_fraction[k++] = f;
     }
+  r.net_links = net_links;
+  r.net_fraction = net_fraction;
   if (!shares.empty()) {
     r.trace_link = shares.front().first;
     for (const auto& [l, f] : shares)
@@ -612,13 +638,13 @@ const Route* Run::route(int a, int b) {
 
 // Each flow's rate when the pattern runs alone (max-min over its own flows).
 std::vector<double> Run::isolated(const std::vector<const Route*>& routes) {
-  std::vector<const std::vector<int>*> paths;
-  std::vector<const std::vector<double>*> coefficients;
+  std::vector<std::span<const int>> paths;
+  std::vector<std::span<const double>> coefficients;
   paths.reserve(routes.size());
   coefficients.reserve(routes.size());
   for (const Route* r : routes) {
-    paths.push_back(&r->net_links);
-    coefficients.push_back(&r->net_fraction);
+    paths.push_back(r->net_links);
+    coefficients.push_back(r->net_fraction);
   }
   if (!isolated_scratch_) isolated_scratch_ = std::make_unique<Scratch>(capacity_Bps_.size());
   return max_min_rates(capacity_Bps_, paths, coefficients, *isolated_scratch_);
@@ -759,8 +785,8 @@ void Run::launch(int id) {
               p.isolated_Bps[f] * in.weights[f] * p.routes[f]->net_fraction[i] * scale;
     }
     if (wmax > 0 && !p.links.empty()) {
-      net_->add(&p.links, in.time_bw_s * wmax, id,
-                in.weights.empty() ? &p.coefficients : &in.coefficients, 1.0);
+      net_->add(p.links, in.time_bw_s * wmax, id,
+                in.weights.empty() ? p.coefficients : in.coefficients, 1.0);
       ++in.outstanding;
       stats_.flows += static_cast<std::int64_t>(p.routes.size());
     }
@@ -771,7 +797,7 @@ void Run::launch(int id) {
       const double w = in.weights.empty() ? 1.0 : in.weights[f];
       const double bytes = p.isolated_Bps[f] * in.time_bw_s * w;
       if (bytes <= 0 || p.routes[f]->net_links.empty()) continue;
-      net_->add(&p.routes[f]->net_links, bytes, id, &p.routes[f]->net_fraction);
+      net_->add(p.routes[f]->net_links, bytes, id, p.routes[f]->net_fraction);
       ++in.outstanding;
       ++stats_.flows;
     }
