@@ -76,13 +76,28 @@ void BM_DeepSeekV3_2048_H800_Zipf(benchmark::State& state) {
 }
 BENCHMARK(BM_DeepSeekV3_2048_H800_Zipf)->Unit(benchmark::kSecond)->Iterations(1);
 
-// Scaling: devices = state.range(0), ep = min(64, dp), coflows throughout (the same network
-// model at every size).
+// Strong scaling: devices = state.range(0), ep = min(64, dp), coflows throughout (the same
+// network model at every size), the default global batch (about 4 Mi tokens) at every size:
+// micro-batches per replica fall as dp grows, and so do the events.
 void BM_DeepSeekV3_Scaling(benchmark::State& state) {
   const int devices = static_cast<int>(state.range(0));
   run(state, devices, std::min(64, devices / 16), sim::event::NetworkModel::coflows, false);
 }
 BENCHMARK(BM_DeepSeekV3_Scaling)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1);
+
+// Weak scaling: every device simulated (ep = dp, up to DeepSeek-V3's 256 experts), eight
+// micro-batches per replica (global batch 8 * dp sequences): the events grow with the devices,
+// and an all-to-all's flows with its group (n * (k - 1 + D - 1), docs/simulate.md).
+void BM_DeepSeekV3_WeakScaling(benchmark::State& state) {
+  const int devices = static_cast<int>(state.range(0));
+  run(state, devices, devices / 16, sim::event::NetworkModel::coflows, false, 8 * (devices / 16));
+}
+BENCHMARK(BM_DeepSeekV3_WeakScaling)
     ->Arg(256)
     ->Arg(1024)
     ->Arg(4096)
@@ -109,19 +124,4 @@ void BM_DeepSeekV3_256_Flows(benchmark::State& state) {
 }
 BENCHMARK(BM_DeepSeekV3_256_Flows)->Unit(benchmark::kSecond)->Iterations(1);
 
-}  // namespace
-
-namespace {
-// Weak scaling: every device simulated (ep = dp, up to DeepSeek-V3's 256 experts), eight
-// micro-batches per replica (global batch 8 * dp sequences): the events grow with the devices.
-void BM_DeepSeekV3_WeakScaling(benchmark::State& state) {
-  const int devices = static_cast<int>(state.range(0));
-  run(state, devices, devices / 16, sim::event::NetworkModel::coflows, false, 8 * (devices / 16));
-}
-BENCHMARK(BM_DeepSeekV3_WeakScaling)
-    ->Arg(256)
-    ->Arg(1024)
-    ->Arg(4096)
-    ->Unit(benchmark::kSecond)
-    ->Iterations(1);
 }  // namespace

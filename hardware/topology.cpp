@@ -493,6 +493,56 @@ bool Topology::symmetry_map(int from, int to, std::vector<int>& sigma) const {
   return sigma[from] == to;
 }
 
+bool Topology::domain_image_map(std::span<const int> from, std::span<const int> to,
+                                std::vector<int>& sigma) const {
+  if (from.size() != to.size() || torus()) return false;
+  const int n = static_cast<int>(vertex_count()), devices = spec_.devices, size = domain_size_;
+  std::vector<int> image(domains_, -1), preimage(domains_, -1);
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    const int a = from[i], b = to[i];
+    if (a < 0 || a >= devices || b < 0 || b >= devices || a % size != b % size) return false;
+    const int da = a / size, db = b / size;
+    if (image[da] < 0 && preimage[db] < 0) {
+      image[da] = db, preimage[db] = da;
+    } else if (image[da] != db) {
+      return false;
+    }
+  }
+  // Complete to a permutation: the image's domains that are not mapped from go to the mapped
+  // domains that are not an image, in order; every other domain stays.
+  std::vector<int> sources, targets;
+  for (int d = 0; d < domains_; ++d) {
+    if (preimage[d] >= 0 && image[d] < 0) sources.push_back(d);
+    if (image[d] >= 0 && preimage[d] < 0) targets.push_back(d);
+  }
+  for (std::size_t k = 0; k < sources.size(); ++k) image[sources[k]] = targets[k];
+  for (int d = 0; d < domains_; ++d)
+    if (image[d] < 0) image[d] = d;
+  sigma.resize(n);
+  for (int d = 0; d < devices; ++d) {
+    sigma[d] = image[d / size] * size + d % size;
+    if (sigma[d] >= devices) return false;  // a partial last domain
+  }
+  for (int v = devices; v < n; ++v) {
+    if (parent_[v] < 0) return false;
+    const int p = sigma[parent_[v]];
+    if (out_begin_[p] + slot_[v] >= out_begin_[p + 1]) return false;
+    sigma[v] = out_target_[out_begin_[p] + slot_[v]];
+  }
+  return true;
+}
+
+int Topology::link_image(int link, std::span<const int> sigma) const {
+  const int u = sigma[ends_[link].first], v = sigma[ends_[link].second];
+  int found = -1;
+  for (int e = out_begin_[u]; e < out_begin_[u + 1]; ++e)
+    if (out_target_[e] == v) {
+      if (found >= 0) return -1;  // two links to one neighbour: no single image
+      found = out_link_[e];
+    }
+  return found;
+}
+
 std::vector<int> Topology::torus_route(int a, int b) const {
   std::vector<int> path;
   const auto& dims = spec_.scale_up.torus_dims;
@@ -671,16 +721,17 @@ int Topology::leaf_group_under(int v) const {
 // its image. A vertex that sigma fixes, with every neighbour fixed, maps its links onto
 // themselves, so only the moved vertices and their neighbours (links are duplex: in- and
 // out-neighbours alike) are checked: their links, not the graph's.
-bool Router::is_automorphism(std::span<const int> sigma, std::size_t max_links) {
+bool Router::is_automorphism(std::span<const int> sigma, std::size_t max_links, bool same_links) {
   const auto& t = topo_;
   const int n = static_cast<int>(t.vertex_count());
   if (static_cast<int>(sigma.size()) != n) return false;
+  for (int v = 0; v < n; ++v)
+    if (sigma[v] < 0 || sigma[v] >= n) return false;
   mark_.resize(static_cast<std::size_t>(n), 0);  // all 0 between calls
   moved_.clear();
   checked_.clear();
   for (int v = 0; v < n; ++v)
     if (sigma[v] != v) {
-      if (sigma[v] < 0 || sigma[v] >= n) return false;
       moved_.push_back(v);
       mark_[v] = 1;
     }
@@ -701,6 +752,16 @@ bool Router::is_automorphism(std::span<const int> sigma, std::size_t max_links) 
   std::size_t links = 0;
   for (int x : checked_) links += static_cast<std::size_t>(t.out_begin_[x + 1] - t.out_begin_[x]);
   ok = ok && links <= max_links;
+  // Two directed links alike: the same Dijkstra weight, and with same_links the same
+  // bandwidth, latency, efficiency and kind.
+  const auto alike = [&](int ex, int ey) {
+    if (t.out_weight_[ex] != t.out_weight_[ey]) return false;
+    if (!same_links) return true;
+    const LinkInfo& lx = t.links_[t.out_link_[ex]];
+    const LinkInfo& ly = t.links_[t.out_link_[ey]];
+    return lx.bandwidth_Bps == ly.bandwidth_Bps && lx.latency_s == ly.latency_s &&
+           lx.efficiency == ly.efficiency && lx.kind == ly.kind;
+  };
   for (std::size_t i = 0; ok && i < checked_.size(); ++i) {
     const int x = checked_[i], y = sigma[x];
     const int bx = t.out_begin_[x], by = t.out_begin_[y], deg = t.out_begin_[x + 1] - bx;
@@ -710,28 +771,31 @@ bool Router::is_automorphism(std::span<const int> sigma, std::size_t max_links) 
     }
     bool in_order = true;  // the common case: images in the image's own order
     for (int k = 0; in_order && k < deg; ++k)
-      in_order = sigma[t.out_target_[bx + k]] == t.out_target_[by + k] &&
-                 t.out_weight_[bx + k] == t.out_weight_[by + k];
+      in_order = sigma[t.out_target_[bx + k]] == t.out_target_[by + k] && alike(bx + k, by + k);
     if (in_order) continue;
     // Else as sets: y's links stamped by neighbour, then each of x's images looked up and
     // used once. Two links of y to one neighbour: compared as sorted lists instead.
     if (++stamp_epoch_ == 0) std::fill(stamp_.begin(), stamp_.end(), 0), stamp_epoch_ = 1;
     stamp_.resize(static_cast<std::size_t>(n), 0);
-    stamp_weight_.resize(static_cast<std::size_t>(n));
+    stamp_out_.resize(static_cast<std::size_t>(n));
     bool simple = true;
     for (int k = 0; simple && k < deg; ++k) {
       const int v = t.out_target_[by + k];
       simple = stamp_[v] != stamp_epoch_;
       stamp_[v] = stamp_epoch_;
-      stamp_weight_[v] = t.out_weight_[by + k];
+      stamp_out_[v] = by + k;
     }
     if (simple) {
       for (int k = 0; ok && k < deg; ++k) {
         const int v = sigma[t.out_target_[bx + k]];
-        ok = stamp_[v] == stamp_epoch_ && stamp_weight_[v] == t.out_weight_[bx + k];
+        ok = stamp_[v] == stamp_epoch_ && alike(bx + k, stamp_out_[v]);
         stamp_[v] = 0;  // used
       }
       continue;
+    }
+    if (same_links) {  // parallel links to one neighbour: not matched one to one here
+      ok = false;
+      break;
     }
     image_links_.clear();
     own_links_.clear();
@@ -904,7 +968,8 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
   if (!std::isfinite(da)) return 0;
   const auto& t = topo_;
   const auto n = t.vertex_count();
-  if (amount_.size() != n) amount_.assign(n, 0);  // zero again after every call
+  if (amount_.size() != n) amount_.assign(n, 0), inflow_.assign(n, 0);  // amount_: 0 between calls
+  last_uniform_ = true;
   // A source with one next hop a->u hands u the whole message (share 1 / 1 == 1 exactly),
   // and the heap then holds u alone: the rest of the spread is the spread from u, whatever
   // a was (no path returns to a: every hop lowers the distance). So that rest (the suffix)
@@ -919,8 +984,10 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
     const auto hit = suffixes_.find(suffix_key);
     if (hit != suffixes_.end()) {
       out.emplace_back(first[0], 1.0);
-      const auto [offset, count] = hit->second;
-      out.insert(out.end(), suffix_pool_.begin() + offset, suffix_pool_.begin() + offset + count);
+      const Suffix& sf = hit->second;
+      out.insert(out.end(), suffix_pool_.begin() + sf.offset,
+                 suffix_pool_.begin() + sf.offset + sf.count);
+      last_uniform_ = sf.uniform;  // u's one inflow is the 1.0 from a
       return latency ? walk_latency(a, b) : 0;
     }
   }
@@ -944,6 +1011,9 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
       if (amount_[v] == 0) {
         heap_.push_back({distance(v), v});
         std::push_heap(heap_.begin(), heap_.end(), farther);
+        inflow_[v] = share;
+      } else if (share != inflow_[v]) {
+        last_uniform_ = false;  // v sums unequal shares: their order could matter
       }
       amount_[v] += share;
     }
@@ -955,9 +1025,9 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
       suffixes_.clear();
       suffix_pool_.clear();
     }
-    suffixes_.emplace(suffix_key, std::pair<std::uint32_t, std::uint32_t>(
-                                      static_cast<std::uint32_t>(suffix_pool_.size()),
-                                      static_cast<std::uint32_t>(out.size() - 1)));
+    suffixes_.emplace(suffix_key,
+                      Suffix{static_cast<std::uint32_t>(suffix_pool_.size()),
+                             static_cast<std::uint32_t>(out.size() - 1), last_uniform_});
     suffix_pool_.insert(suffix_pool_.end(), out.begin() + 1, out.end());
   }
   return latency ? walk_latency(a, b) : 0;

@@ -135,6 +135,15 @@ class Topology {
   // the weights are monotone (the argument needs Dijkstra's exact distances).
   std::vector<int> parallel_links() const;
 
+  // A guessed automorphism taking device from[i] to to[i] (the domains of `from` onto those
+  // of `to`, each device keeping its place in its domain; vertices past the devices follow
+  // as in symmetry_map), as an image for every vertex. False where the members do not map
+  // domain to domain. Unchecked: Router::is_automorphism(sigma, .., true) verifies it.
+  bool domain_image_map(std::span<const int> from, std::span<const int> to,
+                        std::vector<int>& sigma) const;
+  // The link from sigma(source) to sigma(target) of `link`; -1 if none or several.
+  int link_image(int link, std::span<const int> sigma) const;
+
  private:
   friend class Router;
   int add_vertex(NodeKind kind, int tier);
@@ -212,6 +221,10 @@ class Router {
     spread_impl(a, b, shares_, false);
     return shares_;
   }
+  // Whether every vertex of the last spread received equal shares only (so that the sum of
+  // its shares is the same in any order, and a spread moved by an automorphism of the
+  // network is exactly the spread between the images).
+  bool last_spread_uniform() const noexcept { return last_uniform_; }
   // The distances of a key (from `source`, started at `offset`): moved from an earlier key by
   // a guessed automorphism where is_fixed_point accepts them (by_symmetry true), else Dijkstra.
   std::span<const double> key_distances(int source, double offset, bool* by_symmetry = nullptr);
@@ -221,8 +234,11 @@ class Router {
   // Whether sigma (an image for every vertex) is an automorphism of the weighted graph;
   // costs the links of the vertices it moves and of their neighbours, and answers false
   // without looking when those are more than max_links.
+  // With same_links, the links matched must also have equal bandwidth, latency, efficiency
+  // and kind (an automorphism of the network, not only of its distances).
   bool is_automorphism(std::span<const int> sigma,
-                       std::size_t max_links = std::numeric_limits<std::size_t>::max());
+                       std::size_t max_links = std::numeric_limits<std::size_t>::max(),
+                       bool same_links = false);
 
  private:
   friend class Topology;
@@ -286,7 +302,15 @@ class Router {
   std::vector<double> amount_;
   // Route suffixes by (u, b): the spread from u toward b of a whole message, for sources
   // whose only next hop is u (spread_impl); (offset, count) into suffix_pool_.
-  std::unordered_map<std::uint64_t, std::pair<std::uint32_t, std::uint32_t>> suffixes_;
+  struct Suffix {
+    std::uint32_t offset = 0, count = 0;
+    bool uniform = true;  // as last_uniform_, for the suffix
+  };
+  std::unordered_map<std::uint64_t, Suffix> suffixes_;
+  // spread_impl: whether every vertex of the last spread received equal shares only; by
+  // vertex, the first share it received (valid while its amount_ is not 0).
+  bool last_uniform_ = true;
+  std::vector<double> inflow_;
   std::vector<std::pair<int, double>> suffix_pool_;
   // Memo of next_hops: hub_ by vertex (index among vertices with 16 or more links, else -1);
   // by destination, (offset into hop_pool_, count) per hub, -1 while not computed.
@@ -301,7 +325,7 @@ class Router {
   std::vector<std::pair<int, double>> image_links_, own_links_;
   std::vector<std::uint32_t> stamp_;  // by vertex: stamp_epoch_ while in the compared list
   std::uint32_t stamp_epoch_ = 0;
-  std::vector<double> stamp_weight_;
+  std::vector<int> stamp_out_;  // by vertex: the stamped out-link (CSR index)
 };
 
 template <class Visit>

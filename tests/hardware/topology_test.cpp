@@ -569,6 +569,49 @@ TEST(Router, AutomorphismCheckAgreesWithTheWholeGraph) {
   EXPECT_GT(rejected, 100);
 }
 
+TEST(Router, SpreadsMoveWithAutomorphismsWhenSharesAreUniform) {
+  // A block of domains mapped onto another (Topology::domain_image_map), checked as an
+  // automorphism of the network (links alike), carries every spread whose vertices receive
+  // equal shares only onto the spread between the images, bit for bit: the simulator builds
+  // a pipeline stage's flow patterns from another stage's this way.
+  std::mt19937_64 rng(23);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int checked = 0, automorphisms = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const ClusterSpec c = random_switched_tree(rng, 3, true);
+    const Topology t(c);
+    const int size = c.scale_up.devices_per_domain, domains = t.devices() / size;
+    if (domains < 2) continue;
+    const int k = pick(1, std::max(1, domains / 2));
+    const int shift = pick(1, domains - k);
+    std::vector<int> from, to;
+    for (int d = 0; d < k * size; ++d) from.push_back(d), to.push_back(d + shift * size);
+    std::vector<int> sigma;
+    if (!t.domain_image_map(from, to, sigma)) continue;
+    Router router(t);
+    if (!router.is_automorphism(sigma, std::numeric_limits<std::size_t>::max(), true)) continue;
+    ++automorphisms;
+    for (int i = 0; i < 40; ++i) {
+      const int a = from[static_cast<std::size_t>(pick(0, static_cast<int>(from.size()) - 1))];
+      const int b = pick(0, t.devices() - 1);
+      auto want = router.spread_shares(sigma[static_cast<std::size_t>(a)],
+                                       sigma[static_cast<std::size_t>(b)]);
+      auto got = router.spread_shares(a, b);
+      if (!router.last_spread_uniform()) continue;
+      for (auto& [l, f] : got) {
+        l = t.link_image(l, sigma);
+        ASSERT_GE(l, 0);
+      }
+      std::sort(got.begin(), got.end());
+      std::sort(want.begin(), want.end());
+      ASSERT_EQ(got, want) << "trial " << trial << " " << a << "->" << b;
+      ++checked;
+    }
+  }
+  EXPECT_GT(automorphisms, 10);
+  EXPECT_GT(checked, 400);
+}
+
 TEST(Router, UnreachablePairsGetNoRoute) {
   // Two torus slices and no network between them: no path, no links, no latency.
   ClusterSpec c = torus(4, 4, 1, true);
