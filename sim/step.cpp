@@ -373,8 +373,25 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   const double param_window = options_.overlap.dp_param_gather
                                   ? (layout.zero == 3 ? static_cast<double>(m) : 1.0) * bd.fwd
                                   : 0;
-  const double dp_exposed =
+  double dp_exposed =
       std::max(0.0, dp_grad_s - grad_window) + std::max(0.0, dp_param_s - param_window);
+  if (layout.zero == 3 && options_.overlap.dp_param_gather && options_.overlap.dp_grad_reduce) {
+    // ZeRO-3 with both overlaps: one data-parallel stream carries the forwards' gathers (the
+    // step-start gather and one per micro-batch) while the forwards run, and the backwards'
+    // gathers with the gradient reduce-scatters while the backwards run (DeepSpeed ZeRO-3
+    // prefetch; Rajbhandari et al. 2019 Sec. 5.3); a pass hides them under all it does,
+    // compute and its blocking communication, the latter split evenly between the passes
+    // (docs/step_model.md). The event simulator plays this stream out.
+    const double md = static_cast<double>(m);
+    const double gather_s = dp_param_s / (1 + 2 * md);
+    const double comm_mb_s =
+        bd.tp * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0)) + bd.ep_exposed +
+        bd.pp;
+    const double fwd_window = md * (bd.fwd + comm_mb_s / 2);
+    const double bwd_window = md * (bd.bwd + comm_mb_s / 2);
+    dp_exposed = std::max(0.0, (1 + md) * gather_s - fwd_window) +
+                 std::max(0.0, md * gather_s + dp_grad_s - bwd_window);
+  }
 
   // Adam update, memory bound: read fp32 master weight, m, v and gradient, write master, m,
   // v and the bf16 weight: 30 bytes per parameter of the local shard (Rajbhandari et al.

@@ -8,6 +8,7 @@
 #include "sim/estimate.hpp"
 #include "sim/event/simulator.hpp"
 #include "sim/network.hpp"
+#include "sim/step.hpp"
 
 namespace moesim::sim::event {
 namespace {
@@ -110,6 +111,101 @@ TEST(EventSimulator, SimulateFillsTheEstimate) {
   ASSERT_TRUE(sim.analytic_step);
   EXPECT_GT(sim.stats.events, 0);
   EXPECT_NEAR(sim.estimate.step->step_s / sim.analytic_step->step_s, 1.0, 0.05);
+}
+
+// Spans named `name` on the devices' dp streams (the link tracks repeat collectives' names).
+int dp_spans(const Timeline& t, const std::string& name) {
+  int n = 0;
+  for (const TraceSpan& s : t.spans)
+    n += t.tracks[static_cast<std::size_t>(s.track)].thread == "dp" &&
+         t.names[static_cast<std::size_t>(s.name)] == name;
+  return n;
+}
+
+// ZeRO-3 gathers each layer's parameters before every micro-batch's forward and backward
+// (Rajbhandari et al. 2019 Sec. 5.3), on top of ZeRO-2's traffic: L gathers of the updated
+// parameters at the step start (sim/step.cpp counts them for every ZeRO >= 1) and a
+// reduce-scatter per layer and micro-batch. A dense model (one bucket per layer) on two
+// data-parallel ranks, one rank simulated: ZeRO-2 L gathers, ZeRO-3 L + 2 m L, both m L
+// reductions, with the gathers prefetched or on demand (--overlap-param-gather false).
+TEST(EventZeroThree, TwoGathersPerLayerAndMicroBatch) {
+  model::ModelSpec spec = io::load_model("megatron-1.7b");
+  spec.layers = 4;
+  spec.vocab = 128;
+  const hw::ClusterSpec cluster = io::load_cluster("dgx-a100", 2);
+  const ClusterNetwork net(cluster);
+  SimulateOptions opt;
+  opt.trace = true;
+  const int L = 4;
+  for (const bool prefetch : {true, false})
+    for (int m : {2, 4}) {
+      Layout l;
+      l.dp = 2, l.tp = 1, l.pp = 1;
+      l.global_batch = 2 * m;  // m micro-batches of one sequence per replica
+      StepOptions so;
+      so.overlap.dp_param_gather = prefetch;
+      SCOPED_TRACE("m=" + std::to_string(m) + (prefetch ? " prefetched" : " on demand"));
+      l.zero = 2;
+      ASSERT_TRUE(validate(l, spec, 2).empty());
+      const auto z2 = simulate_step(spec, cluster, net, l, so, opt);
+      l.zero = 3;
+      const auto z3 = simulate_step(spec, cluster, net, l, so, opt);
+      EXPECT_EQ(dp_spans(z2.timeline, "dp parameter gather"), L);
+      EXPECT_EQ(dp_spans(z3.timeline, "dp parameter gather"), L + 2 * m * L);
+      EXPECT_EQ(dp_spans(z2.timeline, "dp gradient reduction"), m * L);
+      EXPECT_EQ(dp_spans(z3.timeline, "dp gradient reduction"), m * L);
+      EXPECT_EQ(z3.stats.collectives - z2.stats.collectives, 2 * m * L);
+      EXPECT_GE(z3.step.step_s, z2.step.step_s);
+      // On demand every gather blocks the compute: more data-parallel time exposed.
+      if (!prefetch) {
+        EXPECT_GT(z3.step.breakdown.dp_exposed_s, z2.step.breakdown.dp_exposed_s);
+      }
+    }
+}
+
+// --tp-overlap h: 1 - h of every tp collective blocks the compute, the rest runs beside the
+// compute that follows, done before the next tp collective or the end of the pass. The
+// analytic model hides h * tp (sim/step.cpp: tp_exposed = tp (1 - h)); simulated, the last
+// collective of each pass has nothing after it to hide behind, so the step shrinks by the
+// analytic hidden time less about 1/layers of it. The tp time itself stays the same.
+TEST(EventTpOverlap, StepShrinksByTheHiddenTpTime) {
+  const model::ModelSpec spec = io::load_model("megatron-1.7b");  // 24 layers
+  const hw::ClusterSpec cluster = io::load_cluster("dgx-a100", 2);
+  auto net = std::make_shared<ClusterNetwork>(cluster);
+  Layout l;
+  l.tp = 2, l.dp = 1, l.pp = 1, l.zero = 0;
+  l.global_batch = 4;
+  ASSERT_TRUE(validate(l, spec, 2).empty());
+  auto sim = [&](double h) {
+    StepOptions so;
+    so.overlap.tp_hidden_fraction = h;
+    SimulateOptions opt;
+    opt.trace = true;
+    return simulate_step(spec, cluster, *net, l, so, opt);
+  };
+  auto analytic = [&](double h) {
+    StepOptions so;
+    so.overlap.tp_hidden_fraction = h;
+    return StepModel(spec, cluster, net, so).evaluate(l);
+  };
+  const auto s0 = sim(0), s5 = sim(0.5), s1 = sim(1);
+  const StepResult a1 = analytic(1);
+  const double hidden = a1.breakdown.tp_s - a1.breakdown.tp_exposed_s;
+  ASSERT_GT(hidden, 0.05 * a1.step_s);  // tp matters here
+  const double shrink = s0.step.step_s - s1.step.step_s;
+  EXPECT_LE(shrink, hidden * (1 + 1e-9));
+  EXPECT_GE(shrink, hidden * (1 - 2.0 / 24));
+  // Half the overlap hides half as much.
+  EXPECT_NEAR(s0.step.step_s - s5.step.step_s, 0.5 * shrink, 0.05 * shrink);
+  // The collectives take as long as before; only less of them is exposed.
+  EXPECT_NEAR(s1.step.breakdown.tp_s, s0.step.breakdown.tp_s, 1e-9 * s0.step.breakdown.tp_s);
+  EXPECT_NEAR(s5.step.breakdown.tp_exposed_s, 0.5 * s0.step.breakdown.tp_exposed_s,
+              0.05 * s0.step.breakdown.tp_exposed_s);
+  EXPECT_LT(s1.step.breakdown.tp_exposed_s, 2.0 / 24 * s0.step.breakdown.tp_exposed_s);
+  // h = 1 runs only the hidden part of each tp collective, h = 0.5 both parts: one more
+  // collective per tp segment (a forward and a backward per layer and micro-batch).
+  EXPECT_EQ(s1.stats.collectives, s0.stats.collectives);
+  EXPECT_EQ(s5.stats.collectives - s0.stats.collectives, 2 * 24 * 4);
 }
 
 }  // namespace

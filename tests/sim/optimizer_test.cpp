@@ -236,8 +236,14 @@ TEST(LayoutOptimizer, CostAndEnergyObjectivesScaleTheTimeObjective) {
   for (std::size_t i = 0; i < by_time.top.size(); ++i) {
     const RankedLayout& t = by_time.top[i];
     const RankedLayout& c = by_cost.top[i];
-    EXPECT_EQ(key(c.layout), key(t.layout)) << "rank " << i;
-    EXPECT_DOUBLE_EQ(c.objective_per_token, t.objective_per_token * 64 * s.price / 3600);
+    // Scaling by a constant keeps the order, except that two steps a unit in the last place
+    // apart can round to one cost and then rank by the layout key (ZeRO-3 layouts whose
+    // data-parallel stream sets the step: their compute cancels out, sim/step.cpp).
+    if (key(c.layout) != key(t.layout)) {
+      EXPECT_NEAR(c.step.step_s, t.step.step_s, 1e-12 * t.step.step_s) << "rank " << i;
+    } else {
+      EXPECT_DOUBLE_EQ(c.objective_per_token, t.objective_per_token * 64 * s.price / 3600);
+    }
     const RankedLayout& e = by_energy.top[i];
     EXPECT_DOUBLE_EQ(e.objective_per_token,
                      1 / e.step.tokens_per_s * 64 * e.step.average_power_w * pue);
