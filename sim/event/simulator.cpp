@@ -27,6 +27,8 @@ constexpr double kBf16 = 2;  // bytes per element, as sim/step.cpp
 constexpr double kFp32 = 4;
 // ZeRO-3: layer gathers queued ahead of the one in use (queue_zero3_ahead).
 constexpr int kZero3PrefetchLayers = 1;
+// Patterns of fewer devices compute their routes rather than check an automorphism.
+constexpr std::size_t kMinMappedMembers = 16;
 
 enum EventKind : int { kResume = 0, kCollectiveDone = 1, kNetUpdate = 2, kNetSolve = 3 };
 // gather: ZeRO-3's gather of the layer's parameters for this micro-batch's pass.
@@ -76,6 +78,9 @@ struct OpRef {
 // A message's links with the share of its bytes on each: every equal-cost path at once
 // (hw::Router::spread, adaptive routing as a fluid), a single path inside a torus.
 struct Route {
+  // Every vertex of the route received equal shares only (hw::Router::last_spread_uniform):
+  // it can be moved to other devices by an automorphism (Run::map_routes).
+  bool uniform = true;
   int trace_link = -1;  // the trace's link: the first scale-out link, else the first (-1: none)
   // What the network sees: one link per class of parallel links (hw::Topology::
   // parallel_links: crossed by every message with the same fraction or not at all), the
@@ -110,6 +115,8 @@ class Arena {
 // alone: the volume calibration of docs/simulate.md.
 struct Pattern {
   std::vector<const Route*> routes;
+  std::vector<std::pair<int, int>> ends;  // per flow: its route's source and destination
+  std::vector<int> devices;               // the groups' devices, group after group
   std::vector<double> isolated_Bps;
   std::vector<int> src;                // member index of the source in its group
   std::vector<std::vector<int>> dsts;  // member indices the flow carries bytes to
@@ -119,6 +126,15 @@ struct Pattern {
   std::vector<double> coefficients;
   std::vector<int> position;  // flow by flow, route order: indices of its links in `links`
 };
+
+// Sorts a route's links (and their fractions along) by link id.
+void sort_by_link(std::span<int> links, std::span<double> fraction) {
+  for (std::size_t i = 1; i < links.size(); ++i)  // insertion sort: a handful of links
+    for (std::size_t j = i; j > 0 && links[j] < links[j - 1]; --j) {
+      std::swap(links[j], links[j - 1]);
+      std::swap(fraction[j], fraction[j - 1]);
+    }
+}
 
 // Folds a pattern's flows into one coflow: per link the bytes/s its flows use alone, links
 // in ascending order. `use` and `position` are per-link buffers (all 0 / -1 on entry and on
@@ -263,9 +279,13 @@ class Run {
   }
   // Network.
   const Route* route(int a, int b);
+  void add_route(Pattern& p, int a, int b);  // route(a, b) as the pattern's next flow
+  std::vector<int> pattern_shape(int kind, const std::vector<std::vector<int>>& groups) const;
+  void map_routes(const Pattern& lender, const std::vector<int>& devices);
   std::vector<double> isolated(const std::vector<const Route*>& routes);
   int ring_pattern(const std::vector<std::vector<int>>& groups);
   int a2a_pattern(const std::vector<std::vector<int>>& groups);
+  int p2p_pattern(int a, int b);
   // A pattern of `kind` over `groups`, built once by `add_flows(p)` (which adds the routes,
   // sources and destinations), then its isolated rates and folded coefficients; cached.
   template <class AddFlows>
@@ -340,8 +360,11 @@ class Run {
   std::vector<double> fold_use_;               // per link, for fold()
   std::vector<int> fold_position_;
   std::map<std::vector<int>, int> pattern_cache_;
-  std::deque<Pattern> patterns_;    // a deque: flows point into its patterns
-  std::deque<Instance> instances_;  // a deque: references stay valid as it grows
+  std::map<std::vector<int>, int> shape_lender_;  // pattern_shape -> the first such pattern
+  std::vector<int> sigma_;                        // map_routes' automorphism
+  std::unordered_map<int, int> link_image_;       // and its links' images
+  std::deque<Pattern> patterns_;                  // a deque: flows point into its patterns
+  std::deque<Instance> instances_;                // a deque: references stay valid as it grows
   std::unordered_map<std::uint64_t, int> barriers_;
   std::int64_t net_version_ = 0;
   std::array<std::uint64_t, 8> launched_ = {}, in_flight_ = {};
@@ -636,6 +659,7 @@ const Route* Run::route(int a, int b) {
     cache_.seen_count.assign(cache_.parallel.size(), 0);
   }
   Route r;
+  r.uniform = router_.last_spread_uniform();
   // Keep one link per class.
   std::size_t kept = 0;
   for (const auto& [l, f] : shares)
@@ -648,6 +672,7 @@ const Route* Run::route(int a, int b) {
       net_links[k] = l;
       net_fraction[k++] = f;
     }
+  sort_by_link(net_links, net_fraction);  // one order for routes computed and moved
   r.net_links = net_links;
   r.net_fraction = net_fraction;
   if (!shares.empty()) {
@@ -676,6 +701,82 @@ const Route* Run::route(int a, int b) {
   }
 #endif
   return &routes_.emplace(key, std::move(r)).first->second;
+}
+
+void Run::add_route(Pattern& p, int a, int b) {
+  p.routes.push_back(route(a, b));
+  p.ends.emplace_back(a, b);
+}
+
+// What a lender must share with a pattern: its kind, its groups' sizes, and per member its
+// place in its scale-up domain and the order in which its domain first appears.
+std::vector<int> Run::pattern_shape(int kind, const std::vector<std::vector<int>>& groups) const {
+  std::vector<int> shape{kind, static_cast<int>(groups.size())};
+  std::unordered_map<int, int> order;  // domain -> first appearance
+  const int size = topo_.domain_size();
+  for (const auto& g : groups) {
+    shape.push_back(static_cast<int>(g.size()));
+    for (int d : g) {
+      const int rank = order.emplace(d / size, static_cast<int>(order.size())).first->second;
+      shape.push_back(d % size);
+      shape.push_back(rank);
+    }
+  }
+  return shape;
+}
+
+// Routes moved by an automorphism. hw::Topology::domain_image_map guesses a map taking the
+// lender's devices onto `devices`; hw::Router::is_automorphism checks it, links alike (same
+// latency, bandwidth, efficiency, kind). Distances then map exactly, and so do the equal-cost
+// DAGs and their splits; a route whose vertices each received equal shares only sums them in
+// any order to the same bits, so its image is exactly the route the Router would compute
+// between the images (hw tests: SpreadsMoveWithAutomorphismsWhenSharesAreUniform). Other
+// routes, and any link without a single image, are left to route().
+void Run::map_routes(const Pattern& lender, const std::vector<int>& devices) {
+  if (!topo_.domain_image_map(lender.devices, devices, sigma_)) return;
+  if (!router_.is_automorphism(sigma_, std::numeric_limits<std::size_t>::max(), true)) return;
+  link_image_.clear();
+  const auto image = [&](int l) {
+    const auto it = link_image_.find(l);
+    if (it != link_image_.end()) return it->second;
+    const int i = topo_.link_image(l, sigma_);
+    link_image_.emplace(l, i);
+    return i;
+  };
+  for (std::size_t f = 0; f < lender.routes.size(); ++f) {
+    const Route& from = *lender.routes[f];
+    if (!from.uniform) continue;
+    const int a = sigma_[static_cast<std::size_t>(lender.ends[f].first)];
+    const int b = sigma_[static_cast<std::size_t>(lender.ends[f].second)];
+    const std::uint64_t key = (static_cast<std::uint64_t>(a) << 32) | static_cast<std::uint32_t>(b);
+    if (routes_.count(key) != 0) continue;
+    Route r;
+    const std::span<int> links = cache_.link_arena.allocate(from.net_links.size());
+    const std::span<double> fraction = cache_.fraction_arena.allocate(from.net_links.size());
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      const int l = image(from.net_links[i]);
+      if (l < 0) return;
+      links[i] = cache_.parallel[static_cast<std::size_t>(l)];  // the image class's own
+      fraction[i] = from.net_fraction[i];
+    }
+    sort_by_link(links, fraction);
+    r.net_links = links;
+    r.net_fraction = fraction;
+    r.trace_link = from.trace_link >= 0 ? image(from.trace_link) : -1;
+    if (from.trace_link >= 0 && r.trace_link < 0) return;
+#ifndef NDEBUG
+    // Debug builds compute the route too and compare, bit for bit.
+    const Route& direct = *route(a, b);
+    if (!std::equal(direct.net_links.begin(), direct.net_links.end(), links.begin(), links.end()) ||
+        !std::equal(direct.net_fraction.begin(), direct.net_fraction.end(), fraction.begin(),
+                    fraction.end()) ||
+        direct.trace_link != r.trace_link)
+      throw std::logic_error("a route moved by an automorphism differs from the computed one");
+    continue;
+#endif
+    routes_.emplace(key, r);
+    ++stats_.routes_by_symmetry;
+  }
 }
 
 // Each flow's rate when the pattern runs alone (max-min over its own flows).
@@ -710,12 +811,26 @@ int Run::cached_pattern(int kind, const std::vector<std::vector<int>>& groups,
   const SetupTimer timer(stats_.setup_s);
   Pattern p;
   p.members = static_cast<int>(groups.front().size());
+  for (const auto& g : groups) p.devices.insert(p.devices.end(), g.begin(), g.end());
+  // Routes by symmetry: the first pattern of this kind and shape lends its routes to the
+  // later ones (another pipeline stage's, another sibling group's) through an automorphism
+  // of the network that maps its devices onto these (map_routes).
+  std::vector<int> shape;
+  int lender = -1;
+  if (opt_.routes_by_symmetry && p.devices.size() >= kMinMappedMembers) {
+    shape = pattern_shape(kind, groups);
+    const auto t = shape_lender_.find(shape);
+    if (t != shape_lender_.end()) lender = t->second;
+    if (lender >= 0) map_routes(patterns_[static_cast<std::size_t>(lender)], p.devices);
+  }
   add_flows(p);
   p.isolated_Bps = isolated(p.routes);
   fold(p, fold_use_, fold_position_);
   patterns_.push_back(std::move(p));
-  pattern_cache_.emplace(key, static_cast<int>(patterns_.size()) - 1);
-  return static_cast<int>(patterns_.size()) - 1;
+  const int id = static_cast<int>(patterns_.size()) - 1;
+  pattern_cache_.emplace(key, id);
+  if (!shape.empty() && lender < 0) shape_lender_.emplace(std::move(shape), id);
+  return id;
 }
 
 // Ring: rank i sends to rank i+1 of its group (NCCL ring; Patarasuk & Yuan 2009).
@@ -726,11 +841,20 @@ int Run::ring_pattern(const std::vector<std::vector<int>>& groups) {
       for (int i = 0; i < n; ++i) {
         const int a = g[static_cast<std::size_t>(i)], b = g[static_cast<std::size_t>((i + 1) % n)];
         if (a == b) continue;
-        p.routes.push_back(route(a, b));
+        add_route(p, a, b);
         p.src.push_back(i);
         p.dsts.push_back({(i + 1) % n});
       }
     }
+  });
+}
+
+// Point to point: one flow, a to b (a pipeline send).
+int Run::p2p_pattern(int a, int b) {
+  return cached_pattern(2, {{a, b}}, [&](Pattern& p) {
+    add_route(p, a, b);
+    p.src.push_back(0);
+    p.dsts.push_back({1});
   });
 }
 
@@ -754,15 +878,13 @@ int Run::a2a_pattern(const std::vector<std::vector<int>>& groups) {
           if (d == home) {
             for (int j : members) {
               if (j == i) continue;
-              p.routes.push_back(
-                  route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
+              add_route(p, g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]);
               p.src.push_back(i);
               p.dsts.push_back({j});
             }
           } else {
             const int j = members[static_cast<std::size_t>(pos) % members.size()];
-            p.routes.push_back(
-                route(g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]));
+            add_route(p, g[static_cast<std::size_t>(i)], g[static_cast<std::size_t>(j)]);
             p.src.push_back(i);
             p.dsts.push_back(members);
           }
@@ -1176,16 +1298,13 @@ void Run::advance(int r) {
           auto key = std::make_tuple(rk.device, to_device, 0);
           auto it = pp_pattern_.find(key);
           if (it == pp_pattern_.end())
-            it = pp_pattern_.emplace(key, ring_pattern({{rk.device, to_device}})).first;
+            it = pp_pattern_.emplace(key, p2p_pattern(rk.device, to_device)).first;
           pattern = it->second;
         }
-        // A two-member "ring" sends both ways; a p2p is one way: keep the first flow.
         const int id = start_instance(pattern, t - lat, lat, {}, n_p2p_);
         Instance& in = instances_[static_cast<std::size_t>(id)];
         if (pattern >= 0) {
-          const Pattern& p = patterns_[static_cast<std::size_t>(pattern)];
-          in.weights.assign(p.routes.size(), 0.0);
-          in.weights[0] = 1;
+          in.weights.assign(1, 1.0);
         }
         in.waiting.push_back(r);
         in.notify_rank = target;

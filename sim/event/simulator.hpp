@@ -42,6 +42,9 @@ struct SimulateOptions {
   // analytic model's assumption; for validating the schedule against it.
   bool contention = true;
   std::int64_t coflow_threshold_ranks = 256;  // simulated ranks (pp * ep)
+  // Build a pattern's routes from an earlier pattern's through a checked automorphism of the
+  // network where they are exactly the routes the Router computes (false: compute all).
+  bool routes_by_symmetry = true;
 };
 
 struct SimulationStats {
@@ -52,16 +55,17 @@ struct SimulationStats {
   double simulated_s = 0;   // simulated seconds (the step)
   std::int64_t ranks = 0;   // devices simulated task by task (representatives)
   std::int64_t tasks = 0;   // compute tasks run
-  std::int64_t collectives = 0;  // collectives run
-  std::int64_t flows = 0;        // network flows started
-  std::int64_t flow_solves = 0;  // max-min recomputations
-  std::int64_t routes = 0;       // distinct (source, destination) routes computed
-  double max_over_mean = 1;      // busiest rank's routed tokens over the mean (MoE layers)
-  double slowdown = 1;           // step time over the same simulation with balanced routing
-  double tokens_dropped = 0;     // token-expert assignments past capacity, whole cluster, step
-  double tokens_routed = 0;      // token-expert assignments, whole cluster, step
-  double balanced_step_s = 0;    // the balanced simulation's step
-  bool coflows = false;          // the network model used (NetworkModel)
+  std::int64_t collectives = 0;         // collectives run
+  std::int64_t flows = 0;               // network flows started
+  std::int64_t flow_solves = 0;         // max-min recomputations
+  std::int64_t routes = 0;              // distinct (source, destination) routes computed
+  std::int64_t routes_by_symmetry = 0;  // routes moved from another pattern's instead
+  double max_over_mean = 1;             // busiest rank's routed tokens over the mean (MoE layers)
+  double slowdown = 1;                  // step time over the same simulation with balanced routing
+  double tokens_dropped = 0;   // token-expert assignments past capacity, whole cluster, step
+  double tokens_routed = 0;    // token-expert assignments, whole cluster, step
+  double balanced_step_s = 0;  // the balanced simulation's step
+  bool coflows = false;        // the network model used (NetworkModel)
 };
 
 // Collectives of one kind that ran longer than alone, summed over the step.

@@ -74,6 +74,44 @@ TEST(EventSimulator, SameSeedSameTraceBytes) {
   EXPECT_NE(ta, io::render_chrome_trace(c.timeline));
 }
 
+// Routes moved between pipeline stages by a checked automorphism (Run::map_routes) are the
+// routes the Router computes: the same step, figures and trace bytes with the shortcut on
+// and off, under uneven routing (all-to-all-v weights) and with per-flow and coflow sharing.
+// DeepSeek-V3's layers cut to 8 on 512 H800s, pp 4: each stage is 128 GPUs, 4 leaves.
+TEST(EventSimulator, RoutesBySymmetryChangeNothing) {
+  model::ModelSpec spec = io::load_model("deepseek-v3");
+  spec.layers = 8;
+  spec.moe.first_dense_layers = 1;
+  const hw::ClusterSpec cluster = io::load_cluster("h800", 512);
+  const ClusterNetwork net(cluster);
+  Layout l;
+  l.pp = 4, l.dp = 128, l.ep = 64, l.zero = 1;
+  l.global_batch = 256;  // 2 micro-batches
+  ASSERT_TRUE(validate(l, spec, 512).empty());
+  for (const NetworkModel network : {NetworkModel::coflows, NetworkModel::flows}) {
+    SimulateOptions opt;
+    opt.trace = true;
+    opt.network = network;
+    opt.compare_balanced = false;
+    opt.routing.kind = RoutingKind::zipf;
+    opt.routing.parameter = 1.2;
+    const auto moved = simulate_step(spec, cluster, net, l, {}, opt);
+    opt.routes_by_symmetry = false;
+    const auto computed = simulate_step(spec, cluster, net, l, {}, opt);
+#ifdef NDEBUG  // debug builds compute every moved route as well, to compare
+    EXPECT_GT(moved.stats.routes_by_symmetry, moved.stats.routes);  // most routes moved
+    EXPECT_EQ(moved.stats.routes + moved.stats.routes_by_symmetry, computed.stats.routes);
+#endif
+    EXPECT_EQ(computed.stats.routes_by_symmetry, 0);
+    EXPECT_EQ(moved.step.step_s, computed.step.step_s);
+    EXPECT_EQ(moved.stats.events, computed.stats.events);
+    EXPECT_EQ(moved.stats.flows, computed.stats.flows);
+    EXPECT_EQ(moved.stats.flow_solves, computed.stats.flow_solves);
+    EXPECT_EQ(moved.notes, computed.notes);
+    EXPECT_EQ(io::render_chrome_trace(moved.timeline), io::render_chrome_trace(computed.timeline));
+  }
+}
+
 // Balanced routing: no imbalance, no drops. Zipf(1.2) over 8 experts, top-2, dropless: the
 // busiest rank gets more tokens than the mean, the step waits for it (slowdown > 1).
 TEST(EventSimulator, SkewSlowsTheStepDroplessAndDropsWithCapacity) {
