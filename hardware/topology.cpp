@@ -36,12 +36,6 @@ std::uint64_t mix(std::uint64_t x) noexcept {
   return x ^ (x >> 31);
 }
 
-// Keys whose sources may map onto each other: same kind, tier and number of links.
-bool same_kind(const Topology& t, int a, int b) {
-  const auto& g = t.graph();
-  return g[a].kind == g[b].kind && g[a].tier == g[b].tier && t.out_degree(a) == t.out_degree(b);
-}
-
 bool is_torus(ScaleUpKind k) {
   return k == ScaleUpKind::torus2d || k == ScaleUpKind::torus3d;
 }
@@ -599,6 +593,20 @@ double Topology::path_latency_s(int a, int b) const {
 // left-to-right sum of their weights. Any correct Dijkstra therefore yields the same bits
 // as Boost's, and distances from b are bit for bit the minimum over b's out-links b->n of
 // the distances from n started at fl(0 + w) = w (a path back through b is never shorter).
+Router::Template Router::template_of(int k) const {
+  Template x;
+  x.key = k;
+  if (k < 0) return x;
+  const auto& t = topo_;
+  x.source = key_source_[k].first;
+  x.offset = key_source_[k].second;
+  x.group = t.leaf_group_under(x.source);
+  const auto& g = t.graph();
+  x.kind = static_cast<int>(g[x.source].kind), x.tier = g[x.source].tier;
+  x.degree = t.out_degree(x.source);
+  return x;
+}
+
 void Router::clear_keys() {
   templates_.clear();
   hop_pool_.clear();
@@ -664,15 +672,14 @@ int Router::key(int source, double offset) {
   if (t.monotone_weights_) {
     // The latest key of its kind and leaf group is the template (keys by symmetry are
     // Dijkstra's bits too): a guess from the same group moves few vertices (key_by_symmetry).
-    const int group = t.leaf_group_under(source);
-    const auto it = std::find_if(templates_.begin(), templates_.end(), [&](int k0) {
-      return key_source_[k0].second == offset && same_kind(t, key_source_[k0].first, source) &&
-             t.leaf_group_under(key_source_[k0].first) == group;
+    const Template mine = template_of(k);
+    const auto it = std::find_if(templates_.begin(), templates_.end(), [&](const Template& x) {
+      return x.alike(mine) && x.group == mine.group;
     });
     if (it != templates_.end()) {
-      *it = k;
+      *it = mine;
     } else {
-      templates_.push_back(k);
+      templates_.push_back(mine);
     }
   }
   return k;
@@ -687,12 +694,16 @@ bool Router::key_by_symmetry(int source, double offset, std::vector<double>& dis
   if (!t.monotone_weights_ || !t.duplex_weights_ || symmetry_misses_ > 2 * symmetry_hits_ + 8)
     return false;
   // A template of the same kind, from the source's own leaf group if there is one.
-  const int group = t.leaf_group_under(source);
+  Template mine = template_of(-1);
+  mine.offset = offset;
+  mine.source = source;
+  mine.group = t.leaf_group_under(source);
+  const auto& g = t.graph();
+  mine.kind = static_cast<int>(g[source].kind), mine.tier = g[source].tier;
+  mine.degree = t.out_degree(source);
   int k0 = -1;
-  for (int k : templates_)
-    if (key_source_[k].second == offset && same_kind(t, key_source_[k].first, source) &&
-        (k0 < 0 || t.leaf_group_under(key_source_[k].first) == group))
-      k0 = k;
+  for (const Template& x : templates_)
+    if (x.alike(mine) && (k0 < 0 || x.group == mine.group)) k0 = x.key;
   if (k0 < 0) return false;
   bool ok = t.symmetry_map(key_source_[k0].first, source, sigma_);
   if (ok) {
@@ -725,13 +736,15 @@ bool Router::is_automorphism(std::span<const int> sigma, std::size_t max_links, 
   const auto& t = topo_;
   const int n = static_cast<int>(t.vertex_count());
   if (static_cast<int>(sigma.size()) != n) return false;
-  for (int v = 0; v < n; ++v)
-    if (sigma[v] < 0 || sigma[v] >= n) return false;
   mark_.resize(static_cast<std::size_t>(n), 0);  // all 0 between calls
   moved_.clear();
   checked_.clear();
   for (int v = 0; v < n; ++v)
     if (sigma[v] != v) {
+      if (sigma[v] < 0 || sigma[v] >= n) {
+        for (int u : moved_) mark_[u] = 0;
+        return false;
+      }
       moved_.push_back(v);
       mark_[v] = 1;
     }

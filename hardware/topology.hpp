@@ -289,7 +289,17 @@ class Router {
   std::uint32_t epoch_ = 1;
   bool share_keys_ = true;  // false: one Dijkstra from the destination (one-off routes)
   // Keys from Dijkstra, the latest of each (kind, tier, degree, offset): symmetry's templates.
-  std::vector<int> templates_;
+  // A template key, with what makes two keys' sources candidates for one another (kind, tier,
+  // number of links, start offset) and its source's leaf group, precomputed.
+  struct Template {
+    int key = -1, source = -1, group = -1, kind = 0, tier = 0, degree = 0;
+    double offset = 0;
+    bool alike(const Template& o) const noexcept {
+      return offset == o.offset && kind == o.kind && tier == o.tier && degree == o.degree;
+    }
+  };
+  Template template_of(int k) const;  // key k's (k < 0: empty)
+  std::vector<Template> templates_;
   std::vector<int> sigma_;
   int symmetry_hits_ = 0, symmetry_misses_ = 0;  // guesses accepted and rejected
   bool key_by_symmetry_ = false;                 // how the last key() computed its distances
