@@ -375,8 +375,8 @@ StepResult StepModel::evaluate(const Layout& layout) const {
                                   : 0;
   double dp_exposed =
       std::max(0.0, dp_grad_s - grad_window) + std::max(0.0, dp_param_s - param_window);
-  if (layout.zero == 3 && options_.overlap.dp_param_gather && options_.overlap.dp_grad_reduce) {
-    // ZeRO-3 with both overlaps: one data-parallel stream carries the forwards' gathers (the
+  if (layout.zero == 3 && options_.overlap.dp_param_gather) {
+    // ZeRO-3 with prefetched gathers: one data-parallel stream carries the forwards' gathers (the
     // step-start gather and one per micro-batch) while the forwards run, and the backwards'
     // gathers with the gradient reduce-scatters while the backwards run (DeepSpeed ZeRO-3
     // prefetch; Rajbhandari et al. 2019 Sec. 5.3); a pass hides them under all it does,
@@ -389,8 +389,12 @@ StepResult StepModel::evaluate(const Layout& layout) const {
         bd.pp;
     const double fwd_window = md * (bd.fwd + comm_mb_s / 2);
     const double bwd_window = md * (bd.bwd + comm_mb_s / 2);
+    // Without the gradient overlap the reduce-scatters block the compute after each
+    // backward (all exposed) and the backwards hide their gathers alone.
+    const bool grads_hidden = options_.overlap.dp_grad_reduce;
     dp_exposed = std::max(0.0, (1 + md) * gather_s - fwd_window) +
-                 std::max(0.0, md * gather_s + dp_grad_s - bwd_window);
+                 std::max(0.0, md * gather_s + (grads_hidden ? dp_grad_s : 0) - bwd_window) +
+                 (grads_hidden ? 0 : dp_grad_s);
   }
 
   // Adam update, memory bound: read fp32 master weight, m, v and gradient, write master, m,

@@ -8,6 +8,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <ranges>
 #include <stdexcept>
 #include <tuple>
 #include <unordered_map>
@@ -235,6 +236,9 @@ struct Rank {
   int zero3_queued = 0, zero3_done = 0, zero3_used = 0;
   int zero3_op = 0, zero3_pos = 0;  // the next gather to queue: operation, layer in its pass
   bool waiting_gather = false;
+  // ZeRO-2/3 without --overlap-grad-reduce: the compute stream waits for the reductions of
+  // the backward it just ran before its next operation (Run::reduce_after_backward).
+  bool waiting_grads = false;
   // tp overlap: the in-flight hidden part of the last tp collective (instance id, -1: none),
   // and whether the compute stream waits for it.
   int tp_hidden = -1;
@@ -306,6 +310,8 @@ class Run {
   void dp_done(int r, const DpJob& job);
   void enqueue_zero3(int r, int phase, int mb, int layer);
   void queue_zero3_ahead(int r);
+  bool reduce_after_backward(int r);
+  void queue_grad_buckets(Rank& rk, int layer);
   void launch_tp_hidden(int r, const Segment& sg);
   int tp_group_pattern(const Rank& rk);
   bool wait_tp_hidden(int r);
@@ -329,7 +335,9 @@ class Run {
   std::int64_t tp_ = 1, dp_ = 1, ep_ = 1;
   int p_ = 1, V_ = 1, m_ = 1;
   bool moe_ = false, full_ = false, sp_ = false;
-  bool zero3_ = false;    // ZeRO-3 with data parallelism: per-pass parameter gathers
+  bool zero3_ = false;  // ZeRO-3 with data parallelism: per-pass parameter gathers
+  // ZeRO-2/3 without --overlap-grad-reduce: every micro-batch's reductions, exposed.
+  bool grads_per_backward_ = false;
   double tp_hidden_ = 0;  // StepOptions::overlap.tp_hidden_fraction, clamped to [0, 1]
   std::vector<model::LayerCost> costs_;
   std::vector<LayerParts> parts_;
@@ -1269,12 +1277,11 @@ void Run::advance(int r) {
       case Seg::grad_bucket: {
         // Buckets reduce during the backward that produced them (DDP buckets, Megatron-Core
         // --overlap-grad-reduce): the last micro-batch's, every micro-batch's under ZeRO-2/3.
-        // Without the overlap they all follow the flush (finish_op).
+        // Without the overlap: ZeRO-0/1 after the flush (finish_op), ZeRO-2/3 at the end of
+        // each backward (reduce_after_backward).
         const bool every = layout_.zero >= 2;
         if (step_opt_.overlap.dp_grad_reduce && (every || rk.op_mb == m_ - 1)) {
-          if (dp_ > 1) rk.dp_queue.push_back({sg.layer, false, false}), ++rk.grads_outstanding;
-          if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(sg.layer)] > 0)
-            rk.dp_queue.push_back({sg.layer, true, false}), ++rk.grads_outstanding;
+          queue_grad_buckets(rk, sg.layer);
           run_dp(r);
         }
         break;
@@ -1317,7 +1324,38 @@ void Run::advance(int r) {
     ++rk.seg;
   }
   if (wait_tp_hidden(r)) return;  // the pass ends with its tp collectives done
+  if (reduce_after_backward(r)) return;
   finish_op(r);
+}
+
+void Run::queue_grad_buckets(Rank& rk, int layer) {
+  if (dp_ > 1) rk.dp_queue.push_back({layer, false, false}), ++rk.grads_outstanding;
+  if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(layer)] > 0)
+    rk.dp_queue.push_back({layer, true, false}), ++rk.grads_outstanding;
+}
+
+// ZeRO-2/3 without --overlap-grad-reduce. ZeRO-2/3 keep only a shard of the gradients, so
+// every micro-batch's gradients are reduce-scattered (Rajbhandari et al. 2019 Sec. 5.2;
+// DeepSpeed's stages 2 and 3 reduce in every backward, on the compute stream when
+// `overlap_comm` is off);
+// sim/step.cpp counts m reduce-scatters per step, all exposed without the overlap. So at the
+// end of a backward of a chunk (its pipeline send included) its buckets, in backward order,
+// go on the dp stream and the compute stream waits for them before its next operation
+// (true: waiting, dp_done resumes with finish_op). The dp stream is one queue: a ZeRO-3
+// gather prefetched for the next operation was queued before (when this backward's last
+// layer started) and runs first, in the same order on every rank of the stage, so the dense
+// barriers match. ZeRO-0/1 accumulate locally and reduce once after the flush (finish_op).
+bool Run::reduce_after_backward(int r) {
+  Rank& rk = ranks_[static_cast<std::size_t>(r)];
+  if (!grads_per_backward_ || rk.op_phase != kBwd) return false;
+  for (int l : std::views::reverse(chunk_layers_[static_cast<std::size_t>(rk.stage)]
+                                                [static_cast<std::size_t>(rk.op_chunk)]))
+    queue_grad_buckets(rk, l);
+  if (rk.grads_outstanding <= 0) return false;
+  rk.waiting_grads = true;
+  rk.wait_start_s = engine_.now_s();
+  run_dp(r);
+  return true;
 }
 
 void Run::finish_op(int r) {
@@ -1331,15 +1369,13 @@ void Run::finish_op(int r) {
   const auto total = static_cast<int>(sequence_[static_cast<std::size_t>(rk.stage)].size());
   if (rk.next_f == total) {
     rk.ops_done = true;
-    if (!step_opt_.overlap.dp_grad_reduce) {
-      // No overlap: every bucket after the flush, in backward order (layers reversed).
+    if (!step_opt_.overlap.dp_grad_reduce && !grads_per_backward_) {
+      // No overlap, ZeRO-0/1: the gradients accumulate locally (Megatron-LM's DDP reduces
+      // them in finalize_model_grads after the last micro-batch), so every bucket follows
+      // the flush, once, in backward order (layers reversed).
       const auto& chunks = chunk_layers_[static_cast<std::size_t>(rk.stage)];
       for (auto c = chunks.rbegin(); c != chunks.rend(); ++c)
-        for (auto l = c->rbegin(); l != c->rend(); ++l) {
-          if (dp_ > 1) rk.dp_queue.push_back({*l, false, false}), ++rk.grads_outstanding;
-          if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(*l)] > 0)
-            rk.dp_queue.push_back({*l, true, false}), ++rk.grads_outstanding;
-        }
+        for (auto l = c->rbegin(); l != c->rend(); ++l) queue_grad_buckets(rk, *l);
       run_dp(r);
     }
     maybe_optimizer(r);
@@ -1440,6 +1476,13 @@ void Run::dp_done(int r, const DpJob& job) {
     }
   } else {
     --rk.grads_outstanding;
+    if (rk.waiting_grads && rk.grads_outstanding <= 0) {
+      // The backward's reductions are done: its operation ends (reduce_after_backward).
+      rk.waiting_grads = false;
+      rk.dp_wait_s += engine_.now_s() - rk.wait_start_s;
+      finish_op(r);
+      return;
+    }
     maybe_optimizer(r);
   }
 }
@@ -1582,6 +1625,7 @@ SimulationResult Run::go() {
   full_ = layout_.recompute == Recompute::full;
   sp_ = layout_.sp() && tp_ > 1;
   zero3_ = layout_.zero == 3 && dp_ > 1;
+  grads_per_backward_ = layout_.zero >= 2 && !step_opt_.overlap.dp_grad_reduce;
   tp_hidden_ = tp_ > 1 ? std::clamp(step_opt_.overlap.tp_hidden_fraction, 0.0, 1.0) : 0.0;
   n_compute_ = name_id("compute");
   n_experts_ = name_id("experts");

@@ -201,6 +201,72 @@ TEST(EventZeroThree, TwoGathersPerLayerAndMicroBatch) {
     }
 }
 
+// Without --overlap-grad-reduce, ZeRO-0/1 accumulate the gradients locally and reduce each
+// bucket once after the flush (Megatron-LM's finalize_model_grads); ZeRO-2/3 keep only a
+// shard of the gradients, so every micro-batch's backward reduce-scatters them (Rajbhandari
+// et al. 2019 Sec. 5.2, DeepSpeed; sim/step.cpp counts m reduce-scatters, all exposed). The
+// simulator reduces them at the end of each backward and the compute waits: ZeRO-1 runs L
+// reductions, ZeRO-2 m L, none of them beside a compute span of their rank, and ZeRO-2
+// exposes m - 1 more rounds of ZeRO-1's reductions (one rank simulated).
+TEST(EventZeroTwo, ReducesEveryMicroBatchWithoutOverlap) {
+  model::ModelSpec spec = io::load_model("megatron-1.7b");
+  spec.layers = 4;
+  spec.vocab = 128;
+  const hw::ClusterSpec cluster = io::load_cluster("dgx-a100", 2);
+  const ClusterNetwork net(cluster);
+  SimulateOptions opt;
+  opt.trace = true;
+  const int L = 4, m = 4;
+  Layout l;
+  l.dp = 2, l.tp = 1, l.pp = 1;
+  l.global_batch = 2 * m;
+  StepOptions so;
+  so.overlap.dp_grad_reduce = false;
+  l.zero = 1;
+  ASSERT_TRUE(validate(l, spec, 2).empty());
+  const auto z1 = simulate_step(spec, cluster, net, l, so, opt);
+  l.zero = 2;
+  const auto z2 = simulate_step(spec, cluster, net, l, so, opt);
+  l.zero = 3;
+  const auto z3 = simulate_step(spec, cluster, net, l, so, opt);
+  EXPECT_EQ(dp_spans(z1.timeline, "dp gradient reduction"), L);
+  EXPECT_EQ(dp_spans(z2.timeline, "dp gradient reduction"), m * L);
+  EXPECT_EQ(dp_spans(z3.timeline, "dp gradient reduction"), m * L);
+  EXPECT_EQ(dp_spans(z3.timeline, "dp parameter gather"), L + 2 * m * L);
+  // Both wait alike for the step-start gathers.
+  double reduce_s = 0;
+  for (const TraceSpan& s : z1.timeline.spans)
+    if (z1.timeline.tracks[static_cast<std::size_t>(s.track)].thread == "dp" &&
+        z1.timeline.names[static_cast<std::size_t>(s.name)] == "dp gradient reduction")
+      reduce_s += s.duration_s;
+  EXPECT_GT(reduce_s, 0);
+  EXPECT_NEAR(z2.step.breakdown.dp_exposed_s - z1.step.breakdown.dp_exposed_s, (m - 1) * reduce_s,
+              1e-6 * reduce_s);
+  EXPECT_GT(z2.step.step_s, z1.step.step_s);
+  EXPECT_GT(z3.step.step_s, z2.step.step_s);
+  // Exposed: no reduction overlaps its rank's compute (ZeRO-3's gathers may: prefetched).
+  for (const auto* r : {&z2, &z3}) {
+    const Timeline& t = r->timeline;
+    for (const TraceSpan& a : t.spans) {
+      const TraceTrack& ta = t.tracks[static_cast<std::size_t>(a.track)];
+      if (ta.thread != "dp" || t.names[static_cast<std::size_t>(a.name)] != "dp gradient reduction")
+        continue;
+      for (const TraceSpan& c : t.spans) {
+        const TraceTrack& tc = t.tracks[static_cast<std::size_t>(c.track)];
+        if (tc.thread != "compute" || tc.pid != ta.pid) continue;
+        EXPECT_FALSE(c.start_s < a.start_s + a.duration_s - 1e-12 &&
+                     a.start_s < c.start_s + c.duration_s - 1e-12);
+      }
+    }
+  }
+  // With the overlap on, ZeRO-2 reduces every micro-batch's buckets too, beside the backward.
+  so.overlap.dp_grad_reduce = true;
+  l.zero = 2;
+  const auto z2o = simulate_step(spec, cluster, net, l, so, opt);
+  EXPECT_EQ(dp_spans(z2o.timeline, "dp gradient reduction"), m * L);
+  EXPECT_LT(z2o.step.step_s, z2.step.step_s);
+}
+
 // --tp-overlap h: 1 - h of every tp collective blocks the compute, the rest runs beside the
 // compute that follows, done before the next tp collective or the end of the pass. The
 // analytic model hides h * tp (sim/step.cpp: tp_exposed = tp (1 - h)); simulated, the last

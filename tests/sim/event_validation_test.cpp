@@ -109,6 +109,13 @@ TEST(EventVsAnalytic, ZeroThreeAndTpOverlap) {
     Layout l;
     l.tp = 2, l.pp = 2, l.dp = 16, l.ep = 8, l.zero = 3;
     list.push_back({"mixtral zero3", "mixtral-8x7b", "dgx-h100", 64, l, {}});
+    // ZeRO-2/3 without --overlap-grad-reduce: a reduce-scatter per micro-batch, exposed.
+    StepOptions no_overlap;
+    no_overlap.overlap.dp_grad_reduce = false;
+    l.zero = 2;
+    list.push_back({"mixtral zero2 no-ov", "mixtral-8x7b", "dgx-h100", 64, l, no_overlap});
+    l.zero = 3;
+    list.push_back({"mixtral zero3 no-ov", "mixtral-8x7b", "dgx-h100", 64, l, no_overlap});
     l.zero = 1;
     StepOptions o;
     o.overlap.tp_hidden_fraction = 0.5;
@@ -120,6 +127,10 @@ TEST(EventVsAnalytic, ZeroThreeAndTpOverlap) {
     Layout l;
     l.pp = 16, l.dp = 128, l.ep = 64, l.zero = 3;
     list.push_back({"deepseek zero3", "deepseek-v3", "h800", 2048, l, {}});
+    l.zero = 2;
+    StepOptions no_overlap;
+    no_overlap.overlap.dp_grad_reduce = false;
+    list.push_back({"deepseek zero2 no-ov", "deepseek-v3", "h800", 2048, l, no_overlap});
   }
   // Megatron presets with tp overlap: Korthikanti et al. 2022 Table 5's layouts (tp 8, full
   // and selective recompute) and Narayanan et al. 2021 Table 1's rows (tp up to 8, pipelines
