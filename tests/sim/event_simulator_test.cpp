@@ -3,6 +3,8 @@
 // expert load does (docs/simulate.md).
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "io/loaders.hpp"
 #include "io/trace.hpp"
 #include "sim/estimate.hpp"
@@ -160,6 +162,15 @@ int dp_spans(const Timeline& t, const std::string& name) {
   return n;
 }
 
+// A dense model of 4 layers (Megatron 1.7B's widths, a 128-token vocabulary) on two A100s:
+// the data-parallel tests' cluster, one rank simulated.
+struct TinyDense {
+  model::ModelSpec spec = io::load_model("megatron-1.7b");
+  hw::ClusterSpec cluster = io::load_cluster("dgx-a100", 2);
+  ClusterNetwork net{cluster};
+  TinyDense() { spec.layers = 4, spec.vocab = 128; }
+};
+
 // ZeRO-3 gathers each layer's parameters before every micro-batch's forward and backward
 // (Rajbhandari et al. 2019 Sec. 5.3), on top of ZeRO-2's traffic: L gathers of the updated
 // parameters at the step start (sim/step.cpp counts them for every ZeRO >= 1) and a
@@ -167,11 +178,8 @@ int dp_spans(const Timeline& t, const std::string& name) {
 // data-parallel ranks, one rank simulated: ZeRO-2 L gathers, ZeRO-3 L + 2 m L, both m L
 // reductions, with the gathers prefetched or on demand (--overlap-param-gather false).
 TEST(EventZeroThree, TwoGathersPerLayerAndMicroBatch) {
-  model::ModelSpec spec = io::load_model("megatron-1.7b");
-  spec.layers = 4;
-  spec.vocab = 128;
-  const hw::ClusterSpec cluster = io::load_cluster("dgx-a100", 2);
-  const ClusterNetwork net(cluster);
+  const TinyDense t;
+  const auto& [spec, cluster, net] = std::tie(t.spec, t.cluster, t.net);
   SimulateOptions opt;
   opt.trace = true;
   const int L = 4;
@@ -209,11 +217,8 @@ TEST(EventZeroThree, TwoGathersPerLayerAndMicroBatch) {
 // reductions, ZeRO-2 m L, none of them beside a compute span of their rank, and ZeRO-2
 // exposes m - 1 more rounds of ZeRO-1's reductions (one rank simulated).
 TEST(EventZeroTwo, ReducesEveryMicroBatchWithoutOverlap) {
-  model::ModelSpec spec = io::load_model("megatron-1.7b");
-  spec.layers = 4;
-  spec.vocab = 128;
-  const hw::ClusterSpec cluster = io::load_cluster("dgx-a100", 2);
-  const ClusterNetwork net(cluster);
+  const TinyDense t;
+  const auto& [spec, cluster, net] = std::tie(t.spec, t.cluster, t.net);
   SimulateOptions opt;
   opt.trace = true;
   const int L = 4, m = 4;
