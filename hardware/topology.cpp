@@ -966,6 +966,7 @@ const std::vector<int>& Router::route(int a, int b) {
 
 double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& out, bool latency) {
   out.clear();
+  last_uniform_ = true;  // empty, torus and unreachable routes: no unequal shares
   if (a == b) return 0;
   const bool in_slice = topo_.torus() && topo_.locations_[a].domain == topo_.locations_[b].domain;
   if (in_slice) {
@@ -982,7 +983,6 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
   const auto& t = topo_;
   const auto n = t.vertex_count();
   if (amount_.size() != n) amount_.assign(n, 0), inflow_.assign(n, 0);  // amount_: 0 between calls
-  last_uniform_ = true;
   // A source with one next hop a->u hands u the whole message (share 1 / 1 == 1 exactly),
   // and the heap then holds u alone: the rest of the spread is the spread from u, whatever
   // a was (no path returns to a: every hop lowers the distance). So that rest (the suffix)
