@@ -436,10 +436,6 @@ void Topology::find_twins() {
 // above this is an automorphism wherever the groups, domains and pods swapped match.
 bool Topology::symmetry_map(int from, int to, std::vector<int>& sigma) const {
   const int n = static_cast<int>(vertex_count()), devices = spec_.devices;
-  auto device_under = [&](int v) {
-    while (v >= devices && parent_[v] >= 0) v = parent_[v];
-    return v < devices ? v : -1;
-  };
   const int a0 = device_under(from), a = device_under(to);
   if (a0 < 0 || a < 0) return false;
   const int size = domain_size_, per_nic = devices_per_nic_;
@@ -593,17 +589,14 @@ double Topology::path_latency_s(int a, int b) const {
 // left-to-right sum of their weights. Any correct Dijkstra therefore yields the same bits
 // as Boost's, and distances from b are bit for bit the minimum over b's out-links b->n of
 // the distances from n started at fl(0 + w) = w (a path back through b is never shorter).
-Router::Template Router::template_of(int k) const {
-  Template x;
-  x.key = k;
-  if (k < 0) return x;
+Router::Template Router::describe(int source, double offset, int key) const {
   const auto& t = topo_;
-  x.source = key_source_[k].first;
-  x.offset = key_source_[k].second;
-  x.group = t.leaf_group_under(x.source);
   const auto& g = t.graph();
-  x.kind = static_cast<int>(g[x.source].kind), x.tier = g[x.source].tier;
-  x.degree = t.out_degree(x.source);
+  Template x;
+  x.key = key, x.source = source, x.offset = offset;
+  x.group = t.leaf_group_under(source);
+  x.kind = static_cast<int>(g[source].kind), x.tier = g[source].tier;
+  x.degree = t.out_degree(source);
   return x;
 }
 
@@ -672,7 +665,7 @@ int Router::key(int source, double offset) {
   if (t.monotone_weights_) {
     // The latest key of its kind and leaf group is the template (keys by symmetry are
     // Dijkstra's bits too): a guess from the same group moves few vertices (key_by_symmetry).
-    const Template mine = template_of(k);
+    const Template mine = describe(source, offset, k);
     const auto it = std::find_if(templates_.begin(), templates_.end(), [&](const Template& x) {
       return x.alike(mine) && x.group == mine.group;
     });
@@ -694,13 +687,7 @@ bool Router::key_by_symmetry(int source, double offset, std::vector<double>& dis
   if (!t.monotone_weights_ || !t.duplex_weights_ || symmetry_misses_ > 2 * symmetry_hits_ + 8)
     return false;
   // A template of the same kind, from the source's own leaf group if there is one.
-  Template mine = template_of(-1);
-  mine.offset = offset;
-  mine.source = source;
-  mine.group = t.leaf_group_under(source);
-  const auto& g = t.graph();
-  mine.kind = static_cast<int>(g[source].kind), mine.tier = g[source].tier;
-  mine.degree = t.out_degree(source);
+  const Template mine = describe(source, offset, -1);
   int k0 = -1;
   for (const Template& x : templates_)
     if (x.alike(mine) && (k0 < 0 || x.group == mine.group)) k0 = x.key;
@@ -722,9 +709,14 @@ bool Router::key_by_symmetry(int source, double offset, std::vector<double>& dis
   return ok;
 }
 
-int Topology::leaf_group_under(int v) const {
+int Topology::device_under(int v) const {
   while (v >= spec_.devices && parent_[v] >= 0) v = parent_[v];
-  return v < spec_.devices ? domain_group_[v / domain_size_] : -1;
+  return v < spec_.devices ? v : -1;
+}
+
+int Topology::leaf_group_under(int v) const {
+  const int d = device_under(v);
+  return d >= 0 ? domain_group_[d / domain_size_] : -1;
 }
 
 // Whether sigma, a map of every vertex, is an automorphism of the weighted graph: a
@@ -1046,22 +1038,11 @@ double Router::spread_impl(int a, int b, std::vector<std::pair<int, double>>& ou
   return latency ? walk_latency(a, b) : 0;
 }
 
-// Latency: every equal-cost path has the same length; walk the one route() takes (the same
-// hash over the same candidates, the next hops spread split over).
+// Latency: every equal-cost path has the same length; take the one route() walks (its
+// candidates at each vertex are the next hops spread split over).
 double Router::walk_latency(int a, int b) {
-  const auto& t = topo_;
   double latency = 0;
-  int u = a;
-  for (int guard = 0; u != b && guard < 64; ++guard) {
-    const std::span<const int> next = next_hops(u);
-    if (next.empty()) break;
-    const std::uint64_t h =
-        mix((static_cast<std::uint64_t>(a) << 32) ^ static_cast<std::uint64_t>(b) ^
-            (static_cast<std::uint64_t>(u) << 17));
-    const int id = next[h % next.size()];
-    latency += t.links_[id].latency_s;
-    u = t.ends_[id].second;
-  }
+  for (int id : route(a, b)) latency += topo_.links_[id].latency_s;
   return latency;
 }
 

@@ -160,7 +160,8 @@ class Topology {
   // parent_ and slot_. False where none is guessed. Unchecked: Router verifies what it yields.
   bool symmetry_map(int from, int to, std::vector<int>& sigma) const;
   void find_twins();  // twin_groups_ and aligned_twin_ (topology.cpp)
-  // The leaf group of the device that v hangs off (parent_), -1 for none.
+  // The device that v hangs off (parent_), and its leaf group; -1 for none.
+  int device_under(int v) const;
   int leaf_group_under(int v) const;
 
   ClusterSpec spec_;
@@ -298,7 +299,7 @@ class Router {
       return offset == o.offset && kind == o.kind && tier == o.tier && degree == o.degree;
     }
   };
-  Template template_of(int k) const;  // key k's (k < 0: empty)
+  Template describe(int source, double offset, int key) const;
   std::vector<Template> templates_;
   std::vector<int> sigma_;
   int symmetry_hits_ = 0, symmetry_misses_ = 0;  // guesses accepted and rejected

@@ -263,18 +263,14 @@ std::string render_validation_markdown() {
       << "| parameter fitted on Table 5 | value | Table 5 mean / largest | Table 1 mean / largest "
          "|\n"
       << "|---|---|---|---|\n";
-    std::snprintf(buf, sizeof buf,
-                  "| memory-bound efficiency (chosen) | %.2f | %.1f%% / %.1f%% | "
-                  "%.1f%% / %.1f%% |\n",
-                  fit.value, 100 * fit.mean_abs_error, 100 * fit.max_abs_error,
-                  100 * errors.mean_abs, 100 * errors.max_abs);
-    o << buf;
-    std::snprintf(buf, sizeof buf,
-                  "| GEMM ceiling `gemm.max_fraction` | %.2f | %.1f%% / %.1f%% | "
-                  "%.1f%% / %.1f%% |\n",
-                  gemm.value, 100 * gemm.mean_abs_error, 100 * gemm.max_abs_error,
-                  100 * other.mean_abs, 100 * other.max_abs);
-    o << buf;
+    const auto row = [&](const char* name, const auto& fitted, const ErrorSummary& held_out) {
+      std::snprintf(buf, sizeof buf, "| %s | %.2f | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n", name,
+                    fitted.value, 100 * fitted.mean_abs_error, 100 * fitted.max_abs_error,
+                    100 * held_out.mean_abs, 100 * held_out.max_abs);
+      o << buf;
+    };
+    row("memory-bound efficiency (chosen)", fit, errors);
+    row("GEMM ceiling `gemm.max_fraction`", gemm, other);
     o << "\nThe memory-bound efficiency was chosen before this comparison was run, for a reason\n"
       << "outside both tables: the GEMM curve already sits below the A100's measured maximum\n"
       << "matmul rate (the MAMF section), so a lower ceiling has no support. But the choice was\n"

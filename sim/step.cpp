@@ -265,7 +265,7 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   StepResult r;
   std::vector<double> stage_mb(static_cast<std::size_t>(p), 0);  // per micro-batch time
   struct StageDetail {
-    double compute = 0, bwd = 0, fwd = 0, tp = 0, ep = 0, ep_exposed = 0, pp = 0;
+    double compute = 0, bwd = 0, fwd = 0, tp = 0, tp_exposed = 0, ep = 0, ep_exposed = 0, pp = 0;
     double dense_params = 0, expert_params = 0;
   };
   std::vector<StageDetail> detail(static_cast<std::size_t>(p));
@@ -320,6 +320,7 @@ StepResult StepModel::evaluate(const Layout& layout) const {
     sd.fwd = comp.fwd;
     sd.bwd = comp.bwd + comp.recompute;
     sd.tp = tp_s;
+    sd.tp_exposed = tp_exposed;
     sd.ep = ep_s;
     sd.ep_exposed = ep_exposed;
     sd.pp = pp_s;
@@ -384,9 +385,7 @@ StepResult StepModel::evaluate(const Layout& layout) const {
     // (docs/step_model.md). The event simulator plays this stream out.
     const double md = static_cast<double>(m);
     const double gather_s = dp_param_s / (1 + 2 * md);
-    const double comm_mb_s =
-        bd.tp * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0)) + bd.ep_exposed +
-        bd.pp;
+    const double comm_mb_s = bd.tp_exposed + bd.ep_exposed + bd.pp;
     const double fwd_window = md * (bd.fwd + comm_mb_s / 2);
     const double bwd_window = md * (bd.bwd + comm_mb_s / 2);
     // Without the gradient overlap the reduce-scatters block the compute after each
@@ -408,11 +407,9 @@ StepResult StepModel::evaluate(const Layout& layout) const {
   r.busiest_stage = busiest;
   StepBreakdown& br = r.breakdown;
   const double md = static_cast<double>(m);
-  const double tp_exposed_mb =
-      bd.tp * (1 - std::clamp(options_.overlap.tp_hidden_fraction, 0.0, 1.0));
   br.compute_s = md * bd.compute;
   br.tp_s = md * bd.tp;
-  br.tp_exposed_s = md * tp_exposed_mb;
+  br.tp_exposed_s = md * bd.tp_exposed;
   br.ep_s = md * bd.ep;
   br.ep_exposed_s = md * bd.ep_exposed;
   br.pp_s = md * bd.pp;

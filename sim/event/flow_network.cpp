@@ -137,48 +137,49 @@ void fill(const std::vector<double>& capacity, std::size_t n, PathOf&& path_of, 
 
 }  // namespace
 
-std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
-                                  const std::vector<std::vector<int>>& paths,
-                                  const std::vector<std::vector<double>>& coefficients,
-                                  const std::vector<double>& caps, Scratch& scratch) {
+namespace {
+
+// max_min_rates' checks and contract around fill(): path(f) gives flow f's links, coef(f, i)
+// the coefficient of its i-th, caps one cap per flow (infinity: none).
+template <class Path, class Coef>
+std::vector<double> checked_fill(const std::vector<double>& capacity_Bps, std::size_t flows,
+                                 Path&& path, Coef&& coef, std::vector<double> caps,
+                                 Scratch& scratch) {
   const std::size_t L = capacity_Bps.size();
-  for (const auto& p : paths)
-    for (int l : p)
+  for (std::size_t f = 0; f < flows; ++f)
+    for (int l : path(f))
       if (l < 0 || static_cast<std::size_t>(l) >= L) throw std::out_of_range("flow link id");
   if (scratch.rem.size() != L) throw std::invalid_argument("max_min_rates: scratch size");
   std::vector<double> rates;
-  std::vector<double> c = caps;
-  c.resize(paths.size(), kInf);
-  fill(
-      capacity_Bps, paths.size(), [&](std::size_t f) { return std::span<const int>(paths[f]); },
-      [&](std::size_t f, std::size_t i) { return coefficients.empty() ? 1.0 : coefficients[f][i]; },
-      c, rates, scratch);
+  caps.resize(flows, kInf);
+  fill(capacity_Bps, flows, path, coef, caps, rates, scratch);
   // An entity with no link and no cap has nothing to share: rate 0 by this API's contract.
   for (double& r : rates)
     if (r == kInf) r = 0;
   return rates;
 }
 
+}  // namespace
+
+std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
+                                  const std::vector<std::vector<int>>& paths,
+                                  const std::vector<std::vector<double>>& coefficients,
+                                  const std::vector<double>& caps, Scratch& scratch) {
+  return checked_fill(
+      capacity_Bps, paths.size(), [&](std::size_t f) { return std::span<const int>(paths[f]); },
+      [&](std::size_t f, std::size_t i) { return coefficients.empty() ? 1.0 : coefficients[f][i]; },
+      caps, scratch);
+}
+
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
                                   std::span<const std::span<const int>> paths,
                                   std::span<const std::span<const double>> coefficients,
                                   Scratch& scratch) {
-  const std::size_t L = capacity_Bps.size();
   if (coefficients.size() != paths.size())
     throw std::invalid_argument("max_min_rates: a coefficient list per path");
-  for (const auto p : paths)
-    for (int l : p)
-      if (l < 0 || static_cast<std::size_t>(l) >= L) throw std::out_of_range("flow link id");
-  if (scratch.rem.size() != L) throw std::invalid_argument("max_min_rates: scratch size");
-  std::vector<double> rates;
-  std::vector<double> c(paths.size(), kInf);
-  fill(
+  return checked_fill(
       capacity_Bps, paths.size(), [&](std::size_t f) { return paths[f]; },
-      [&](std::size_t f, std::size_t i) { return coefficients[f][i]; }, c, rates, scratch);
-  // An entity with no link and no cap has nothing to share: rate 0 by this API's contract.
-  for (double& r : rates)
-    if (r == kInf) r = 0;
-  return rates;
+      [&](std::size_t f, std::size_t i) { return coefficients[f][i]; }, {}, scratch);
 }
 
 std::vector<double> max_min_rates(const std::vector<double>& capacity_Bps,
