@@ -311,7 +311,7 @@ class Run {
   void enqueue_zero3(int r, int phase, int mb, int layer);
   void queue_zero3_ahead(int r);
   bool reduce_after_backward(int r);
-  void queue_grad_buckets(Rank& rk, int layer);
+  int queue_layer_jobs(Rank& rk, int layer, bool gather, std::uint8_t zero3 = 0);
   void launch_tp_hidden(int r, const Segment& sg);
   int tp_group_pattern(const Rank& rk);
   bool wait_tp_hidden(int r);
@@ -1281,7 +1281,7 @@ void Run::advance(int r) {
         // each backward (reduce_after_backward).
         const bool every = layout_.zero >= 2;
         if (step_opt_.overlap.dp_grad_reduce && (every || rk.op_mb == m_ - 1)) {
-          queue_grad_buckets(rk, sg.layer);
+          rk.grads_outstanding += queue_layer_jobs(rk, sg.layer, false);
           run_dp(r);
         }
         break;
@@ -1328,10 +1328,14 @@ void Run::advance(int r) {
   finish_op(r);
 }
 
-void Run::queue_grad_buckets(Rank& rk, int layer) {
-  if (dp_ > 1) rk.dp_queue.push_back({layer, false, false}), ++rk.grads_outstanding;
+// A layer's data-parallel jobs on the rank's dp stream: its dense parameters over the dp
+// group, its expert parameters over the dp/ep replicas, where there are any. Returns how many.
+int Run::queue_layer_jobs(Rank& rk, int layer, bool gather, std::uint8_t zero3) {
+  int queued = 0;
+  if (dp_ > 1) rk.dp_queue.push_back({layer, false, gather, zero3}), ++queued;
   if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(layer)] > 0)
-    rk.dp_queue.push_back({layer, true, false}), ++rk.grads_outstanding;
+    rk.dp_queue.push_back({layer, true, gather, zero3}), ++queued;
+  return queued;
 }
 
 // ZeRO-2/3 without --overlap-grad-reduce. ZeRO-2/3 keep only a shard of the gradients, so
@@ -1350,7 +1354,7 @@ bool Run::reduce_after_backward(int r) {
   if (!grads_per_backward_ || rk.op_phase != kBwd) return false;
   for (int l : std::views::reverse(chunk_layers_[static_cast<std::size_t>(rk.stage)]
                                                 [static_cast<std::size_t>(rk.op_chunk)]))
-    queue_grad_buckets(rk, l);
+    rk.grads_outstanding += queue_layer_jobs(rk, l, false);
   if (rk.grads_outstanding <= 0) return false;
   rk.waiting_grads = true;
   rk.wait_start_s = engine_.now_s();
@@ -1375,7 +1379,8 @@ void Run::finish_op(int r) {
       // the flush, once, in backward order (layers reversed).
       const auto& chunks = chunk_layers_[static_cast<std::size_t>(rk.stage)];
       for (auto c = chunks.rbegin(); c != chunks.rend(); ++c)
-        for (auto l = c->rbegin(); l != c->rend(); ++l) queue_grad_buckets(rk, *l);
+        for (auto l = c->rbegin(); l != c->rend(); ++l)
+          rk.grads_outstanding += queue_layer_jobs(rk, *l, false);
       run_dp(r);
     }
     maybe_optimizer(r);
@@ -1496,11 +1501,7 @@ void Run::enqueue_zero3(int r, int phase, int mb, int layer) {
   Rank& rk = ranks_[static_cast<std::size_t>(r)];
   const bool with_start = phase == kFwd && mb == 0 && step_opt_.overlap.dp_param_gather;
   const std::size_t first = rk.dp_queue.size();
-  for (int k = with_start ? 0 : 1; k < 2; ++k) {
-    if (dp_ > 1) rk.dp_queue.push_back({layer, false, true, 1});
-    if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(layer)] > 0)
-      rk.dp_queue.push_back({layer, true, true, 1});
-  }
+  for (int k = with_start ? 0 : 1; k < 2; ++k) queue_layer_jobs(rk, layer, true, 1);
   if (rk.dp_queue.size() > first) rk.dp_queue.back().zero3 = 2;
   run_dp(r);
 }
@@ -1663,9 +1664,7 @@ SimulationResult Run::go() {
     } else if (layout_.zero >= 1 && step_opt_.overlap.dp_param_gather) {
       for (const auto& chunk : chunk_layers_[static_cast<std::size_t>(rk.stage)])
         for (int l : chunk) {
-          if (dp_ > 1) rk.dp_queue.push_back({l, false, true}), ++rk.gathers_outstanding;
-          if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(l)] > 0)
-            rk.dp_queue.push_back({l, true, true}), ++rk.gathers_outstanding;
+          rk.gathers_outstanding += queue_layer_jobs(rk, l, true);
           if (dp_ <= 1 && !(dp_ / ep_ > 1)) rk.param_ready[static_cast<std::size_t>(l)] = 1;
         }
       for (const auto& chunk : chunk_layers_[static_cast<std::size_t>(rk.stage)])
@@ -1692,11 +1691,7 @@ SimulationResult Run::go() {
               layout_.zero >= 1 && !step_opt_.overlap.dp_param_gather && dp_ > 1;
           if (gathers_after) {
             for (const auto& chunk : chunk_layers_[static_cast<std::size_t>(rk.stage)])
-              for (int l : chunk) {
-                rk.dp_queue.push_back({l, false, true}), ++rk.gathers_outstanding;
-                if (dp_ / ep_ > 1 && expert_params_[static_cast<std::size_t>(l)] > 0)
-                  rk.dp_queue.push_back({l, true, true}), ++rk.gathers_outstanding;
-              }
+              for (int l : chunk) rk.gathers_outstanding += queue_layer_jobs(rk, l, true);
             run_dp(static_cast<int>(ev.a));
           }
           if (rk.gathers_outstanding <= 0) {
