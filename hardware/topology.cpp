@@ -326,12 +326,14 @@ void Topology::build_adjacency() {
   const std::size_t m = boost::num_edges(graph_);
   out_target_.reserve(m), out_link_.reserve(m), out_latency_.reserve(m);
   out_weight_.reserve(m), out_scale_up_.reserve(m);
+  link_slot_.assign(links_.size(), -1);
   double total = 0, least = std::numeric_limits<double>::infinity();
   for (std::size_t u = 0; u < n; ++u) {
     out_begin_[u] = static_cast<int>(out_target_.size());
     for (auto e : boost::make_iterator_range(boost::out_edges(u, graph_))) {
       const LinkInfo& l = graph_[e];
       const double weight = l.latency_s + kHopTieBreak_s;  // as Dijkstra's weight map
+      link_slot_[l.id] = static_cast<int>(out_target_.size()) - out_begin_[u];
       out_target_.push_back(static_cast<int>(boost::target(e, graph_)));
       out_link_.push_back(l.id);
       out_latency_.push_back(l.latency_s);
@@ -382,10 +384,6 @@ void Topology::build_adjacency() {
 // distances.
 void Topology::find_twins() {
   const int n = static_cast<int>(vertex_count());
-  link_slot_.assign(links_.size(), -1);
-  for (int u = 0; u < n; ++u)
-    for (int e = out_begin_[u]; e < out_begin_[u + 1]; ++e)
-      link_slot_[out_link_[e]] = e - out_begin_[u];
   twin_groups_.clear();
   aligned_twin_.assign(n, -1);
   if (!monotone_weights_) return;
@@ -474,13 +472,20 @@ bool Topology::symmetry_map(int from, int to, std::vector<int>& sigma) const {
       if (g0 == g1) break;
     }
   }
-  for (int v = devices; v < n; ++v) {
+  return extend_past_devices(sigma) && sigma[from] == to;
+}
+
+// Vertices past the devices follow their parent: sigma(v) is the slot_[v]-th out-neighbour
+// of sigma(parent_[v]) (parents come first: a lower index). False where that is undefined.
+bool Topology::extend_past_devices(std::vector<int>& sigma) const {
+  const int n = static_cast<int>(vertex_count());
+  for (int v = spec_.devices; v < n; ++v) {
     if (parent_[v] < 0) return false;
     const int p = sigma[parent_[v]];
     if (out_begin_[p] + slot_[v] >= out_begin_[p + 1]) return false;
     sigma[v] = out_target_[out_begin_[p] + slot_[v]];
   }
-  return sigma[from] == to;
+  return true;
 }
 
 bool Topology::domain_image_map(std::span<const int> from, std::span<const int> to,
@@ -513,13 +518,7 @@ bool Topology::domain_image_map(std::span<const int> from, std::span<const int> 
     sigma[d] = image[d / size] * size + d % size;
     if (sigma[d] >= devices) return false;  // a partial last domain
   }
-  for (int v = devices; v < n; ++v) {
-    if (parent_[v] < 0) return false;
-    const int p = sigma[parent_[v]];
-    if (out_begin_[p] + slot_[v] >= out_begin_[p + 1]) return false;
-    sigma[v] = out_target_[out_begin_[p] + slot_[v]];
-  }
-  return true;
+  return extend_past_devices(sigma);
 }
 
 int Topology::link_image(int link, std::span<const int> sigma) const {

@@ -159,6 +159,8 @@ class Topology {
   // sigma: a swap of domains (with their leaf groups) and of rails, extended up the graph by
   // parent_ and slot_. False where none is guessed. Unchecked: Router verifies what it yields.
   bool symmetry_map(int from, int to, std::vector<int>& sigma) const;
+  // The tail of symmetry_map and domain_image_map (topology.cpp).
+  bool extend_past_devices(std::vector<int>& sigma) const;
   void find_twins();  // twin_groups_ and aligned_twin_ (topology.cpp)
   // The device that v hangs off (parent_), and its leaf group; -1 for none.
   int device_under(int v) const;
