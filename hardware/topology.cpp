@@ -582,12 +582,7 @@ double Topology::path_latency_s(int a, int b) const {
   return t;
 }
 
-// Exactness of the keys. Dijkstra's distances, as computed in floating point, are the
-// unique solution of d[s] = c, d[v] = min over links u->v of fl(d[u] + w) when adding a
-// weight always grows a distance (monotone_weights_): the minimum over paths of the
-// left-to-right sum of their weights. Any correct Dijkstra therefore yields the same bits
-// as Boost's, and distances from b are bit for bit the minimum over b's out-links b->n of
-// the distances from n started at fl(0 + w) = w (a path back through b is never shorter).
+// A key's template description: what makes two keys' sources candidates for one another.
 Router::Template Router::describe(int source, double offset, int key) const {
   const auto& t = topo_;
   const auto& g = t.graph();
@@ -599,6 +594,12 @@ Router::Template Router::describe(int source, double offset, int key) const {
   return x;
 }
 
+// Exactness of the keys. Dijkstra's distances, as computed in floating point, are the
+// unique solution of d[s] = c, d[v] = min over links u->v of fl(d[u] + w) when adding a
+// weight always grows a distance (monotone_weights_): the minimum over paths of the
+// left-to-right sum of their weights. Any correct Dijkstra therefore yields the same bits
+// as Boost's, and distances from b are bit for bit the minimum over b's out-links b->n of
+// the distances from n started at fl(0 + w) = w (a path back through b is never shorter).
 void Router::clear_keys() {
   templates_.clear();
   hop_pool_.clear();
@@ -677,9 +678,10 @@ int Router::key(int source, double offset) {
   return k;
 }
 
-// Guess by symmetry, verify by one sweep: if sigma is an automorphism of the weighted graph
-// taking template key k0's source to this one, d(sigma(v)) = d0(v) is this key's fixed point;
-// is_fixed_point checks it in O(links), and uniqueness (above) makes it Dijkstra's, bit for bit.
+// Guess by symmetry, then verify: if sigma is an automorphism of the weighted graph taking
+// template key k0's source to this one, d(sigma(v)) = d0(v) is this key's fixed point, and
+// uniqueness (above) makes it Dijkstra's, bit for bit. is_automorphism checks the map on the
+// vertices it moves; failing that, is_fixed_point checks the moved distances in O(links).
 bool Router::key_by_symmetry(int source, double offset, std::vector<double>& dist) {
   const auto& t = topo_;
   // Guesses that keep failing (tori, uneven pods) stop being tried.
